@@ -1,0 +1,74 @@
+# The project's one entry point. `make help` lists the targets; README.md explains them.
+#
+# Each service has its own virtualenv (<service>/.venv) built from its hash-locked
+# requirements-dev.txt; the top-level .venv holds the tools (ruff, hadolint,
+# check-jsonschema) and the end-to-end suite. A venv is rebuilt only when its lock file
+# changes. PYTHON and VENV select another interpreter, e.g. for a second CI pass:
+#   make test PYTHON=python3.12 VENV=.venv-3.12
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+
+TOOLS_VENV := $(VENV)/.ok
+AUTH_VENV := auth-service/$(VENV)/.ok
+SCORE_VENV := score-service/$(VENV)/.ok
+BIN := $(VENV)/bin
+
+# $(call venv,DIR): (re)build DIR/$(VENV) from DIR/requirements-dev.txt.
+define venv
+	rm -rf $(1)/$(VENV)
+	$(PYTHON) -m venv $(1)/$(VENV)
+	$(1)/$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes \
+		-r $(1)/requirements-dev.txt
+	touch $@
+endef
+
+$(TOOLS_VENV): requirements-dev.txt
+	$(call venv,.)
+
+$(AUTH_VENV): auth-service/requirements-dev.txt
+	$(call venv,auth-service)
+
+$(SCORE_VENV): score-service/requirements-dev.txt
+	$(call venv,score-service)
+
+.PHONY: help install lint fmt test test-score test-auth test-e2e bench lock
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
+
+lint: $(TOOLS_VENV)  ## ruff (lint and format check), hadolint, workflow schema.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint $(wildcard */Dockerfile)
+	$(if $(wildcard .github/workflows/*.yml),$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml)
+
+fmt: $(TOOLS_VENV)  ## Format and auto-fix with ruff.
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint test-score test-auth test-e2e  ## Lint, then every suite (the CI command).
+
+test-score: $(SCORE_VENV)  ## The score service's suite.
+	cd score-service && $(BIN)/python -m pytest
+
+test-auth: $(AUTH_VENV)  ## The auth service's suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+	cd auth-service && $(BIN)/python -m pytest
+
+test-e2e: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## End-to-end through nginx (skipped without nginx).
+	$(BIN)/python -m pytest e2e
+
+bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
+	cd score-service && $(BIN)/python bench.py
+
+lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.
+	for in in requirements-dev.in */requirements*.in; do \
+		$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+			"$$in" -o "$${in%.in}.txt"; \
+	done
