@@ -18,6 +18,15 @@ def _email_available(value: str, *, user: User | None = None) -> str:
     return email
 
 
+class RefreshTokenField(serializers.UUIDField):
+    """A refresh token: a UUID written as a string (DRF's UUIDField also takes integers)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
     password = serializers.CharField(
@@ -59,11 +68,11 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refresh_token = serializers.UUIDField()
+    refresh_token = RefreshTokenField()
 
 
 class LogoutInputSerializer(serializers.Serializer):
-    refresh_token = serializers.UUIDField()
+    refresh_token = RefreshTokenField()
     all = serializers.BooleanField(
         default=False, help_text="Also revoke every other session of this user."
     )
