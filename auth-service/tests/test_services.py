@@ -1,6 +1,8 @@
 """accounts/services.py: rotation, replay, logout, lifetimes, clean-up."""
 
 import logging
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import timedelta
@@ -11,6 +13,7 @@ import time_machine
 from accounts import services
 from accounts.models import RefreshToken, User
 from constance import config
+from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -100,6 +103,24 @@ def test_lifetime_change_applies_to_the_next_token_only(user):
 
     assert before.expires_at - before.issued_at == timedelta(days=30)
     assert after.expires_at - after.issued_at == timedelta(seconds=600)
+
+
+@pytest.mark.redis
+def test_lifetime_set_by_another_process_applies_to_the_next_token(user):
+    # Another process stands for another gunicorn worker: the plain Redis backend has no
+    # per-process copy, so this process sees the new value at once.
+    subprocess.run(
+        [sys.executable, "manage.py", "constance", "set", "ACCESS_TOKEN_LIFETIME", "90"],
+        cwd=django_settings.BASE_DIR,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    access = services.token_pair_issue(user_id=user.pk).access_token
+
+    payload = jwt.decode(access, options={"verify_signature": False})
+    assert payload["exp"] - payload["iat"] == 90
 
 
 def test_login_starts_a_new_family(user):
