@@ -61,6 +61,26 @@ def test_user_update_with_no_fields_changes_nothing(user, django_assert_num_quer
         services.user_update(user=user)
 
 
+def test_login_with_an_unknown_email_still_runs_the_password_hasher(counting_hasher):
+    services.user_create(email="known@example.com", password=PASSWORD)
+    counting_hasher.calls = 0
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.user_authenticate(email="unknown@example.com", password=PASSWORD)
+
+    assert counting_hasher.calls == 1
+
+
+def test_login_with_a_wrong_password_runs_the_hasher_as_often(counting_hasher):
+    known = services.user_create(email="known@example.com", password=PASSWORD)
+    counting_hasher.calls = 0
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.user_authenticate(email=known.email, password="Wrong-Passw0rd!")
+
+    assert counting_hasher.calls == 1
+
+
 def test_user_authenticate_refuses_a_wrong_password(user):
     with pytest.raises(services.InvalidCredentialsError):
         services.user_authenticate(email=user.email, password="Wrong-Passw0rd!")
