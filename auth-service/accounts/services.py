@@ -202,8 +202,8 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
         digest=digest, revoked_at__isnull=True, expires_at__gt=now
     ).update(revoked_at=now)
     if revoked and all_sessions:
-        user_id = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
-        revoked += RefreshToken.objects.filter(user_id__in=user_id, revoked_at__isnull=True).update(
+        owner = RefreshToken.objects.filter(digest=digest).values("user_id")
+        revoked += RefreshToken.objects.filter(user_id__in=owner, revoked_at__isnull=True).update(
             revoked_at=now
         )
     return revoked
