@@ -1,0 +1,13 @@
+"""The project's URLs plus one view that crashes, to exercise handler500."""
+
+from config.urls import handler404, handler500, urlpatterns as project_urlpatterns
+from django.urls import path
+
+
+def crash(request):
+    raise RuntimeError("boom")
+
+
+urlpatterns = [path("api/crash/", crash), *project_urlpatterns]
+
+__all__ = ["handler404", "handler500", "urlpatterns"]
