@@ -72,8 +72,10 @@ def env_text_with_secrets(example_text: str) -> str:
     lines = []
     for line in example_text.splitlines(keepends=True):
         name, sep, value = line.partition("=")
-        if sep and not line.lstrip().startswith("#") and value.strip().startswith(
-            PLACEHOLDER_PREFIX
+        if (
+            sep
+            and not line.lstrip().startswith("#")
+            and value.strip().startswith(PLACEHOLDER_PREFIX)
         ):
             line = f"{name}={secrets.token_urlsafe(48)}\n"
         lines.append(line)
@@ -156,11 +158,11 @@ def nginx_prefix_write(prefix: Path, *, nginx: str, values: Mapping[str, str]) -
     built = subprocess.run(  # noqa: S603  (our own nginx binary, fixed arguments)
         [nginx, "-V"], capture_output=True, text=True, check=True
     ).stderr
-    temp_paths = [f"client_body_temp_path {prefix}/tmp/client_body;"]
+    temp_paths = [f"client_body_temp_path {prefix}/temp/client_body;"]
     for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
         if f"--without-http_{module}_module" not in built:
-            temp_paths.append(f"{module}_temp_path {prefix}/tmp/{module};")
-    (prefix / "tmp").mkdir(exist_ok=True)
+            temp_paths.append(f"{module}_temp_path {prefix}/temp/{module};")
+    (prefix / "temp").mkdir(exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(
         "# Written by scripts/stack.py: the gateway is default.conf beside this file.\n"
@@ -220,6 +222,12 @@ class Stack:
     host: str = "127.0.0.1"
     services: dict[str, Service] = field(default_factory=dict, init=False)
     prefix: Path | None = field(default=None, init=False)
+    nginx: str = field(default="nginx", init=False)
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL."""
+        return f"http://{self.host}:{self.ports.gateway}"
 
     def python(self, service_dir: Path) -> str:
         """Return the interpreter of service_dir's virtualenv; raise StackError if absent."""
@@ -264,6 +272,7 @@ class Stack:
     def define(self, nginx: str) -> None:
         """Describe the three programs (and render nginx's configuration)."""
         env = self.environment()
+        self.nginx = nginx
         self.prefix = Path(tempfile.mkdtemp(prefix="gateway-"))
         # nginx's workers drop root for `nobody`, who must reach the temp folders inside.
         self.prefix.chmod(0o755)
