@@ -1,0 +1,112 @@
+"""The score service: GET /score?offset=N behind the auth service's access tokens.
+
+Every URL lives under /score, so the gateway forwards paths unchanged. Run it with
+``uvicorn app.main:app --proxy-headers`` from score-service/; uvicorn trusts
+X-Forwarded-* only from FORWARDED_ALLOW_IPS (the gateway).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request, status
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, BeforeValidator
+
+from app.auth import Claims
+from app.scoreboard import Scoreboard, scoreboard_load
+from app.settings import Settings
+
+
+def _digits_only(value: object) -> object:
+    # pydantic's lax int also takes "1.0", " 7" and "+7"; an offset in a URL is plain digits.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("offset must be a whole number of digits, e.g. offset=42")
+    return value
+
+
+# The query's offset: 422 when it is missing, not plain digits, or negative.
+Offset = Annotated[
+    int,
+    Query(ge=0, description="Time offset into the game; 0 is the kick-off."),
+    BeforeValidator(_digits_only),
+]
+
+
+class Score(BaseModel):
+    """The score of the game at an offset."""
+
+    offset: int
+    home: int
+    away: int
+
+
+class Health(BaseModel):
+    status: str
+    stamps: int
+    final_offset: int
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the service; ``settings`` None reads them from the environment at start.
+
+    Nothing is read at import: settings and the game are loaded once, when the server
+    starts (the lifespan), and a bad setting or GAME_FILE stops the start with its reason.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings or Settings()
+        app.state.scoreboard = scoreboard_load(
+            app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
+        )
+        yield
+
+    # fastapi-offline: FastAPI with /score/docs serving Swagger UI's JS and CSS from the
+    # package's own files under /score/static, so the docs page names no CDN.
+    app = FastAPIOffline(
+        title="Score service",
+        summary="The score of a match at a time offset, for holders of an access token.",
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/score/openapi.json",
+        docs_url="/score/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/score/docs/oauth2-redirect",
+        static_url="/score/static",
+        # No "validate this spec" badge: it would call validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+    @app.get(
+        "/score",
+        response_model=Score,
+        summary="The score at an offset",
+        responses={
+            status.HTTP_401_UNAUTHORIZED: {"description": "Missing or invalid access token"},
+        },
+    )
+    async def score_read(
+        request: Request,
+        claims: Claims,
+        offset: Offset,
+    ) -> Score:
+        """Return the score of the last stamp at or before ``offset``; past the end, the
+        final score."""
+        scoreboard: Scoreboard = request.app.state.scoreboard
+        # No ValueError here: a loaded game starts at offset 0 and the query is >= 0.
+        home, away = scoreboard.score_at(offset)
+        return Score(offset=offset, home=home, away=away)
+
+    @app.get("/score/health", response_model=Health, summary="Liveness")
+    async def health_read(request: Request) -> Health:
+        """200 once the game is loaded; the service depends on nothing else."""
+        scoreboard: Scoreboard = request.app.state.scoreboard
+        return Health(
+            status="ok", stamps=scoreboard.stamps_count, final_offset=scoreboard.final_offset
+        )
+
+    return app
+
+
+app = create_app()
