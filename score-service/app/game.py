@@ -98,13 +98,14 @@ def get_score(game_stamps, offset):
 
     O(log n): a binary search over the list itself, with no per-call copy or list of offsets.
     """  # noqa: E501
-    if isinstance(offset, bool) or not isinstance(offset, int):
+    # `type(...) is int` first: the common case pays one check, not two isinstance calls.
+    if type(offset) is not int and (isinstance(offset, bool) or not isinstance(offset, int)):
         raise TypeError(f"offset must be an int, not {type(offset).__name__}")
-    if not game_stamps:
-        raise ValueError("game_stamps is empty: a game has at least its initial stamp")
 
     index = bisect_right(game_stamps, offset, key=_stamp_offset) - 1
-    if index < 0:
+    if index < 0:  # an empty list lands here too, so the common case pays no emptiness check
+        if not game_stamps:
+            raise ValueError("game_stamps is empty: a game has at least its initial stamp")
         raise ValueError(
             f"offset {offset} is before the first stamp (offset {game_stamps[0]['offset']})"
         )

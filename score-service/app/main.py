@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from app.auth import Claims
 from app.scoreboard import Scoreboard, scoreboard_load
-from app.settings import Settings
+from app.settings import Settings, settings_load
 
 
 def _digits_only(value: object) -> object:
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings or Settings()
+        app.state.settings = settings or settings_load()
         app.state.scoreboard = scoreboard_load(
             app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
         )

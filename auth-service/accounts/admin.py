@@ -1,0 +1,84 @@
+"""Admin: users keyed on email, and a read-only view of refresh tokens with a revoke action."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from accounts import services
+from accounts.models import RefreshToken, User
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    ordering = ("email",)
+    list_display = ("email", "username", "is_active", "is_staff", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    search_fields = ("email", "username")
+    readonly_fields = ("date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("username",)}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are issued by the API. Shows a digest prefix, never a whole digest."""
+
+    list_display = ("digest_prefix", "user", "issued_at", "expires_at", "revoked_at", "family")
+    fields = list_display
+    readonly_fields = list_display
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("user__email", "family")
+    list_select_related = ("user",)
+    date_hierarchy = "issued_at"
+    actions = ["revoke"]
+
+    @admin.display(description="token")
+    def digest_prefix(self, obj: RefreshToken) -> str:
+        return obj.digest_prefix
+
+    @admin.action(description="Revoke selected refresh tokens", permissions=["revoke"])
+    def revoke(self, request, queryset) -> None:
+        revoked = services.refresh_tokens_revoke(token_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_refreshtoken")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

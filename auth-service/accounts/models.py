@@ -1,0 +1,106 @@
+"""Users (the email is the login) and the stored side of refresh tokens."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email: str) -> "User":
+        """Return the user whose email matches case-insensitively (login, admin, commands).
+
+        Filters on Lower("email") so that the query uses the unique index of the constraint.
+        """
+        return self.alias(email_lower=Lower("email")).get(email_lower=email.lower())
+
+    def email_taken(self, email: str, *, exclude_pk: int | None = None) -> bool:
+        """Return whether another user already has `email`, compared case-insensitively."""
+        users = self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        if exclude_pk is not None:
+            users = users.exclude(pk=exclude_pk)
+        return users.exists()
+
+    def _create(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not (extra_fields["is_staff"] and extra_fields["is_superuser"]):
+            raise ValueError("A superuser needs is_staff=True and is_superuser=True.")
+        return self._create(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with an email address and a password."""
+
+    email = models.EmailField("email address", max_length=254)
+    username = models.CharField(
+        "display name", max_length=150, blank=True, default="", help_text="Optional, not unique."
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Inactive users can neither log in nor refresh."
+    )
+    is_staff = models.BooleanField(
+        "staff status", default=False, help_text="Can log into the admin site."
+    )
+    date_joined = models.DateTimeField("date joined", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with this email already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class RefreshToken(models.Model):
+    """One issued refresh token. The token itself is never stored, only its SHA-256 digest.
+
+    Tokens issued by rotating one another share a `family`, which starts at login; presenting
+    a revoked token revokes its whole family (RFC 9700, 4.14.2).
+    """
+
+    # Every lookup by token goes through this unique index.
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    family = models.UUIDField(db_index=True)
+    issued_at = models.DateTimeField()
+    # Indexed for the clean-up command.
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.digest_prefix} ({self.user_id})"
+
+    @property
+    def digest_prefix(self) -> str:
+        """The first characters of the digest: enough to tell tokens apart, never the whole."""
+        return f"{self.digest[:8]}…"

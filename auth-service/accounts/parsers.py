@@ -1,0 +1,12 @@
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class JSONObjectParser(JSONParser):
+    """JSON bodies must be objects: every endpoint takes named fields."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if not isinstance(data, dict):
+            raise ParseError("JSON body must be an object, e.g. {\"email\": \"...\"}.")
+        return data

@@ -1,0 +1,111 @@
+"""Input and output shapes of the API. Validation of fields lives here; writes in services."""
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.services import EMAIL_TAKEN
+
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+
+
+def _email_available(value: str, *, user: User | None = None) -> str:
+    email = User.objects.normalize_email(value)
+    if User.objects.email_taken(email, exclude_pk=user.pk if user else None):
+        raise serializers.ValidationError(EMAIL_TAKEN)
+    return email
+
+
+class RefreshTokenField(serializers.UUIDField):
+    """A refresh token: a UUID written as a string (DRF's UUIDField also takes integers)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
+    )
+
+    def validate_email(self, value: str) -> str:
+        return _email_available(value)
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            password_validation.validate_password(
+                attrs["password"], user=User(email=attrs["email"])
+            )
+        except DjangoValidationError as e:
+            raise serializers.ValidationError({"password": list(e.messages)}) from e
+        return attrs
+
+
+class RegisterOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email"]
+
+
+class LoginInputSerializer(serializers.Serializer):
+    # Any string: a malformed email is just another wrong login (401), not a hint.
+    email = serializers.CharField(max_length=EMAIL_MAX_LENGTH)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
+    )
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access_token = serializers.CharField(help_text="JWT for `Authorization: Bearer ...`.")
+    refresh_token = serializers.UUIDField(
+        help_text="Opaque refresh token, shown only once; rotated on every refresh."
+    )
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh_token = RefreshTokenField()
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh_token = RefreshTokenField()
+    all = serializers.BooleanField(
+        default=False, help_text="Also revoke every other session of this user."
+    )
+
+
+class LogoutOutputSerializer(serializers.Serializer):
+    success = serializers.CharField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email"]
+        read_only_fields = fields
+
+
+class UserUpdateInputSerializer(serializers.Serializer):
+    """The writable fields of /api/me/. Absent fields stay unchanged, for PUT as for PATCH."""
+
+    username = serializers.CharField(
+        max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True
+    )
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
+
+    def validate_email(self, value: str) -> str:
+        return _email_available(value, user=self.context["user"])
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    database = serializers.ChoiceField(choices=["ok", "unavailable"])
+    cache = serializers.ChoiceField(choices=["ok", "unavailable"])
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,0 +1,52 @@
+"""Throttles on the shared cache (Redis when REDIS_URL is set), so limits hold across workers."""
+
+import hashlib
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class ClientAddressThrottle(SimpleRateThrottle):
+    """Counts requests per client address.
+
+    X-Forwarded-For is believed only when the connection comes from FORWARDED_ALLOW_IPS (the
+    gateway), and only its last entry, the one that proxy appended: anything before it is
+    whatever the client chose to send.
+    """
+
+    def get_ident(self, request) -> str:
+        remote_addr = request.META.get("REMOTE_ADDR", "")
+        forwarded_for = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        trusted = settings.FORWARDED_ALLOW_IPS
+        if forwarded_for and ("*" in trusted or remote_addr in trusted):
+            return forwarded_for.split(",")[-1].strip() or remote_addr
+        return remote_addr
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginIPThrottle(ClientAddressThrottle):
+    scope = "login_ip"
+
+
+class RegisterThrottle(ClientAddressThrottle):
+    scope = "register"
+
+
+class RefreshThrottle(ClientAddressThrottle):
+    scope = "refresh"
+
+
+class LoginAccountThrottle(SimpleRateThrottle):
+    """Counts login attempts per email (lowercased), whatever address they come from."""
+
+    scope = "login_account"
+
+    def get_cache_key(self, request, view) -> str | None:
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        # Hashed: the cache needs a key, not the address itself.
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,0 +1,299 @@
+"""Settings of the auth service, read from the environment only.
+
+Every variable is documented in the repository's `.env.example`. Secure by default: DEBUG is
+off, and without DEBUG the service refuses to start with a missing, example (`change-me...`) or
+too short secret.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PLACEHOLDER_PREFIX = "change-me"
+JWT_LEEWAY_MAX = 10
+# Supported algorithms and the shortest key each accepts: RFC 7518 3.2 asks for a key at least
+# as long as the hash output (so at least 32 bytes).
+JWT_ALGORITHMS_SUPPORTED = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, *, default: bool = False) -> bool:
+    value = env_str(name).lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer (got {value!r}).") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_secret(name: str, *, debug: bool, min_bytes: int = 0) -> str:
+    """Return the secret `name`; refuse a missing or example one unless DEBUG is on."""
+    value = env_str(name)
+    if not value:
+        if not debug:
+            raise ImproperlyConfigured(
+                f"{name} is required when DEBUG is off. Set it to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        value = f"insecure-development-only-{name.lower()}-".ljust(64, "x")
+    elif value.startswith(PLACEHOLDER_PREFIX) and not debug:
+        raise ImproperlyConfigured(
+            f"{name} still holds the example value from .env.example ({PLACEHOLDER_PREFIX}...). "
+            "Set a real secret (`make env` writes one), or DEBUG=1 for development."
+        )
+    if len(value.encode()) < min_bytes:
+        raise ImproperlyConfigured(f"{name} must be at least {min_bytes} bytes long.")
+    return value
+
+
+DEBUG = env_bool("DEBUG")
+
+SECRET_KEY = env_secret("SECRET_KEY", debug=DEBUG)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Behind the gateway: nginx terminates the client connection and forwards these headers; gunicorn
+# only accepts X-Forwarded-* from FORWARDED_ALLOW_IPS.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = True
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# HTTPS-only switches, off by default because the local stack and compose serve plain HTTP on
+# localhost; turn them on where the gateway is reached over TLS (see README, check --deploy).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+# /api/health/ must answer plain HTTP probes from the container itself.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "constance",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and cache ---------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=60, conn_health_checks=True
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    # Shared by every gunicorn worker, so throttle counters hold across workers.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "auth",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Users and passwords --------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+# Email uniqueness is enforced by a UniqueConstraint on Lower("email"), stronger than
+# `unique=True`; Django's check only recognises constraints on plain fields.
+SILENCED_SYSTEM_CHECKS = ["auth.E003"]
+
+# Argon2id first: memory-hard, the winner of the Password Hashing Competition and Django's
+# recommendation (https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#using-argon2).
+# The others stay so that existing hashes still verify and get upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Access tokens (accounts/tokens.py) ----------------------------------------------------
+JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
+if JWT_ALGORITHM not in JWT_ALGORITHMS_SUPPORTED:
+    raise ImproperlyConfigured(
+        f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS_SUPPORTED)} "
+        f"(got {JWT_ALGORITHM!r})."
+    )
+JWT_SECRET = env_secret(
+    "JWT_SECRET", debug=DEBUG, min_bytes=JWT_ALGORITHMS_SUPPORTED[JWT_ALGORITHM]
+)
+JWT_ISSUER = env_str("JWT_ISSUER", "auth-service")
+JWT_AUDIENCE = env_str("JWT_AUDIENCE", "game-platform")
+JWT_LEEWAY = env_int("JWT_LEEWAY", 5)
+if not 0 <= JWT_LEEWAY <= JWT_LEEWAY_MAX:
+    raise ImproperlyConfigured(f"JWT_LEEWAY must be between 0 and {JWT_LEEWAY_MAX} seconds.")
+
+# --- Token lifetimes: django-constance -------------------------------------------------------
+# The plain Redis backend reads Redis on every access, so an admin change applies to the next
+# token in every worker; the caching backend would keep stale values per process.
+if REDIS_URL:
+    CONSTANCE_BACKEND = "constance.backends.redisd.RedisBackend"
+    CONSTANCE_REDIS_CONNECTION = REDIS_URL
+    CONSTANCE_REDIS_PREFIX = "constance:auth:"
+else:
+    CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"
+CONSTANCE_ADDITIONAL_FIELDS = {
+    "access_token_lifetime": [
+        "django.forms.IntegerField",
+        {"min_value": 1, "max_value": 24 * 60 * 60},
+    ],
+    "refresh_token_lifetime": [
+        "django.forms.IntegerField",
+        {"min_value": 60, "max_value": 365 * 24 * 60 * 60},
+    ],
+}
+CONSTANCE_CONFIG = {
+    "ACCESS_TOKEN_LIFETIME": (
+        30,
+        "Lifetime of a new access token (JWT), in seconds: 1 to 86400. A token stays valid "
+        "until it expires, so keep this short. Applies to tokens issued from now on.",
+        "access_token_lifetime",
+    ),
+    "REFRESH_TOKEN_LIFETIME": (
+        30 * 24 * 60 * 60,
+        "Lifetime of a new refresh token, in seconds: 60 to 31536000 (one year). Default 30 "
+        "days. Applies to tokens issued from now on.",
+        "refresh_token_lifetime",
+    ),
+}
+CONSTANCE_CONFIG_FIELDSETS = {
+    "Token lifetimes": ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"),
+}
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_str("THROTTLE_RATE_LOGIN_IP", "20/min"),
+        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "5/min"),
+        "register": env_str("THROTTLE_RATE_REGISTER", "10/hour"),
+        "refresh": env_str("THROTTLE_RATE_REFRESH", "30/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Auth service",
+    "DESCRIPTION": (
+        "Registration, login, rotating refresh tokens, logout and the current user. Access "
+        "tokens are short-lived JWTs sent as `Authorization: Bearer <token>`; refresh tokens "
+        "are opaque UUIDs, rotated on every use."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc assets from drf-spectacular-sidecar, served by whitenoise: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Static files, i18n, logging --------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}

@@ -1,0 +1,125 @@
+"""accounts/authentication.py: every refusal of an access token is a 401 JSON with a challenge."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from tests.conftest import bearer, claims, sign
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/me/"
+
+
+def assert_refused(response, detail: str) -> None:
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": detail}
+
+
+def test_valid_access_token_authenticates_the_user(api_client, user, make_token):
+    response = api_client.get(ME, **bearer(make_token(user.pk)))
+
+    assert response.status_code == 200
+    assert response.json()["id"] == user.pk
+
+
+def test_authenticating_a_request_costs_one_query(
+    api_client, user, make_token, django_assert_num_queries
+):
+    token = make_token(user.pk)
+
+    with django_assert_num_queries(1):
+        api_client.get(ME, **bearer(token))
+
+
+def test_request_without_authorization_header_is_refused(api_client):
+    assert_refused(api_client.get(ME), "Authentication credentials were not provided.")
+
+
+def test_authorization_header_of_another_scheme_is_refused(api_client):
+    response = api_client.get(ME, HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+
+    assert_refused(response, "Authentication credentials were not provided.")
+
+
+def test_bearer_header_without_token_is_refused(api_client):
+    response = api_client.get(ME, HTTP_AUTHORIZATION="Bearer")
+
+    assert_refused(response, "Authorization header must be 'Bearer <token>'.")
+
+
+def test_bearer_header_with_extra_parts_is_refused(api_client, user, make_token):
+    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {make_token(user.pk)} extra")
+
+    assert_refused(response, "Authorization header must be 'Bearer <token>'.")
+
+
+def test_malformed_token_is_refused(api_client):
+    assert_refused(api_client.get(ME, **bearer("not.a.jwt")), "Token is invalid.")
+
+
+def test_token_with_bad_signature_is_refused(api_client, user):
+    token = sign(claims(user.pk), key="another-key-that-is-also-at-least-32-bytes-long")
+
+    assert_refused(api_client.get(ME, **bearer(token)), "Token is invalid.")
+
+
+def test_expired_token_is_refused(api_client, user, make_token):
+    token = make_token(user.pk)
+
+    with time_machine.travel(timedelta(minutes=5)):
+        response = api_client.get(ME, **bearer(token))
+
+    assert_refused(response, "Token has expired.")
+
+
+def test_token_of_wrong_type_is_refused(api_client, user, make_token):
+    response = api_client.get(ME, **bearer(make_token(user.pk, token_type="refresh")))
+
+    assert_refused(response, "Token has the wrong type.")
+
+
+def test_token_from_another_issuer_is_refused(api_client, user, make_token):
+    response = api_client.get(ME, **bearer(make_token(user.pk, iss="elsewhere")))
+
+    assert_refused(response, "Token has the wrong issuer.")
+
+
+def test_token_for_another_audience_is_refused(api_client, user, make_token):
+    response = api_client.get(ME, **bearer(make_token(user.pk, aud="elsewhere")))
+
+    assert_refused(response, "Token has the wrong audience.")
+
+
+def test_token_without_exp_is_refused(api_client, user, make_token):
+    response = api_client.get(ME, **bearer(make_token(user.pk, exp=None)))
+
+    assert_refused(response, "Token has no 'exp' claim.")
+
+
+def test_token_of_a_deleted_user_is_refused(api_client, user, make_token):
+    token = make_token(user.pk)
+    user.delete()
+
+    assert_refused(api_client.get(ME, **bearer(token)), "User not found.")
+
+
+def test_token_of_an_inactive_user_is_refused(api_client, user, make_token):
+    user.is_active = False
+    user.save()
+
+    assert_refused(api_client.get(ME, **bearer(make_token(user.pk))), "User is inactive.")
+
+
+def test_stray_authorization_header_does_not_affect_public_endpoints(api_client, user):
+    response = api_client.post(
+        "/api/login/",
+        {"email": user.email, "password": "Str0ng-Passw0rd!"},
+        format="json",
+        **bearer("garbage"),
+    )
+
+    assert response.status_code == 200

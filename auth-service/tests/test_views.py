@@ -1,0 +1,485 @@
+"""accounts/views.py and config/urls.py: the HTTP contract of DESIGN.md, one case each."""
+
+import uuid
+from datetime import timedelta
+
+import jwt
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.cache import caches
+from django.test import override_settings
+
+from accounts.models import RefreshToken, User
+from tests.conftest import PASSWORD, bearer
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, url: str, body) -> object:
+    return client.post(url, body, format="json")
+
+
+def login(client, email: str = "player@example.com", password: str = PASSWORD) -> dict:
+    response = post(client, "/api/login/", {"email": email, "password": password})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# --- register --------------------------------------------------------------------------------
+
+
+def test_register_creates_a_user_and_returns_its_id_and_email(api_client):
+    response = post(api_client, "/api/register/", {"email": "new@example.com", "password": PASSWORD})
+
+    assert response.status_code == 201
+    created = User.objects.get(email="new@example.com")
+    assert response.json() == {"id": created.pk, "email": "new@example.com"}
+
+
+def test_registered_password_is_stored_hashed(api_client):
+    post(api_client, "/api/register/", {"email": "new@example.com", "password": PASSWORD})
+
+    stored = User.objects.get(email="new@example.com")
+    assert stored.password != PASSWORD
+    assert stored.check_password(PASSWORD)
+
+
+def test_register_refuses_an_email_registered_in_another_case(api_client, user):
+    response = post(
+        api_client, "/api/register/", {"email": "PLAYER@Example.com", "password": PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["A user with this email already exists."]}
+
+
+def test_register_refuses_an_invalid_email(api_client):
+    response = post(api_client, "/api/register/", {"email": "not-an-email", "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["Enter a valid email address."]}
+
+
+def test_register_refuses_a_common_password(api_client):
+    response = post(
+        api_client, "/api/register/", {"email": "new@example.com", "password": "password"}
+    )
+
+    assert response.status_code == 400
+    assert "This password is too common." in response.json()["password"]
+
+
+def test_register_refuses_a_password_similar_to_the_email(api_client):
+    response = post(
+        api_client,
+        "/api/register/",
+        {"email": "galahad.knight@example.com", "password": "galahad.knight"},
+    )
+
+    assert response.status_code == 400
+    assert "The password is too similar to the email address." in response.json()["password"]
+
+
+def test_register_requires_email_and_password(api_client):
+    response = post(api_client, "/api/register/", {})
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"email", "password"}
+
+
+def test_register_ignores_fields_it_does_not_accept(api_client):
+    post(
+        api_client,
+        "/api/register/",
+        {"email": "new@example.com", "password": PASSWORD, "is_staff": True},
+    )
+
+    assert User.objects.get(email="new@example.com").is_staff is False
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def test_login_returns_an_access_token_and_a_refresh_token(api_client, user):
+    body = login(api_client)
+
+    assert set(body) == {"access_token", "refresh_token"}
+    assert uuid.UUID(body["refresh_token"]).version == 4
+    access = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert access["sub"] == str(user.pk)
+
+
+def test_login_stores_only_a_digest_of_the_refresh_token(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+
+    stored = RefreshToken.objects.get(user=user)
+    assert refresh_token not in stored.digest
+    assert len(stored.digest) == 64
+
+
+def test_login_accepts_the_email_in_any_case(api_client, user):
+    assert login(api_client, email="Player@EXAMPLE.com")["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("nobody@example.com", PASSWORD),
+        ("player@example.com", "Wrong-Passw0rd!"),
+    ],
+    ids=["unknown-email", "wrong-password"],
+)
+def test_login_refuses_bad_credentials_with_one_message(api_client, user, email, password):
+    response = post(api_client, "/api/login/", {"email": email, "password": password})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid email or password."}
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_login_refuses_an_inactive_user_with_the_same_message(api_client, user):
+    user.is_active = False
+    user.save()
+
+    response = post(api_client, "/api/login/", {"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid email or password."}
+
+
+def test_login_requires_email_and_password(api_client):
+    response = post(api_client, "/api/login/", {"email": "player@example.com"})
+
+    assert response.status_code == 400
+    assert response.json() == {"password": ["This field is required."]}
+
+
+def test_login_records_the_last_login(api_client, user):
+    login(api_client)
+
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
+# --- refresh ---------------------------------------------------------------------------------
+
+
+def test_refresh_returns_a_new_pair(api_client, user):
+    first = login(api_client)
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": first["refresh_token"]})
+
+    assert response.status_code == 200
+    second = response.json()
+    assert set(second) == {"access_token", "refresh_token"}
+    assert second["refresh_token"] != first["refresh_token"]
+    assert api_client.get("/api/me/", **bearer(second["access_token"])).status_code == 200
+
+
+def test_refresh_revokes_the_presented_token(api_client, user):
+    first = login(api_client)["refresh_token"]
+    post(api_client, "/api/refresh/", {"refresh_token": first})
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": first})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Refresh token has been revoked."}
+
+
+def test_refresh_refuses_an_unknown_token(api_client, user):
+    response = post(api_client, "/api/refresh/", {"refresh_token": str(uuid.uuid4())})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Refresh token is unknown."}
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_refresh_refuses_an_expired_token(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+
+    with time_machine.travel(timedelta(days=30, seconds=1)):
+        response = post(api_client, "/api/refresh/", {"refresh_token": refresh_token})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Refresh token has expired."}
+
+
+def test_refresh_refuses_a_logged_out_token(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+    post(api_client, "/api/logout/", {"refresh_token": refresh_token})
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": refresh_token})
+
+    assert response.status_code == 401
+
+
+def test_refresh_refuses_a_token_of_an_inactive_user(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": refresh_token})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "User is inactive."}
+
+
+@pytest.mark.parametrize("body", [{}, {"refresh_token": "not-a-uuid"}, {"refresh_token": 5}])
+def test_refresh_refuses_a_malformed_body(api_client, body):
+    response = post(api_client, "/api/refresh/", body)
+
+    assert response.status_code == 400
+    assert "refresh_token" in response.json()
+
+
+# --- logout ----------------------------------------------------------------------------------
+
+
+def test_logout_answers_success_and_revokes_the_token(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+
+    response = post(api_client, "/api/logout/", {"refresh_token": refresh_token})
+
+    assert response.status_code == 200
+    assert response.json() == {"success": "User logged out."}
+    assert RefreshToken.objects.get(user=user).revoked_at is not None
+
+
+def test_logout_twice_answers_success_both_times(api_client, user):
+    refresh_token = login(api_client)["refresh_token"]
+    post(api_client, "/api/logout/", {"refresh_token": refresh_token})
+
+    response = post(api_client, "/api/logout/", {"refresh_token": refresh_token})
+
+    assert response.status_code == 200
+    assert response.json() == {"success": "User logged out."}
+
+
+def test_logout_with_an_unknown_token_answers_success(api_client):
+    response = post(api_client, "/api/logout/", {"refresh_token": str(uuid.uuid4())})
+
+    assert response.status_code == 200
+    assert response.json() == {"success": "User logged out."}
+
+
+def test_logout_leaves_other_sessions_alive(api_client, user):
+    phone, laptop = login(api_client), login(api_client)
+    post(api_client, "/api/logout/", {"refresh_token": phone["refresh_token"]})
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": laptop["refresh_token"]})
+
+    assert response.status_code == 200
+
+
+def test_logout_all_revokes_every_session_of_the_user(api_client, user):
+    phone, laptop = login(api_client), login(api_client)
+    post(api_client, "/api/logout/", {"refresh_token": phone["refresh_token"], "all": True})
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": laptop["refresh_token"]})
+
+    assert response.status_code == 401
+
+
+def test_logout_all_leaves_other_users_sessions_alive(api_client, user, other_user):
+    mine = login(api_client)
+    theirs = login(api_client, email=other_user.email)
+    post(api_client, "/api/logout/", {"refresh_token": mine["refresh_token"], "all": True})
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": theirs["refresh_token"]})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"refresh_token": "nope"}, {"refresh_token": str(uuid.uuid4()), "all": "maybe"}]
+)
+def test_logout_refuses_a_malformed_body(api_client, body):
+    response = post(api_client, "/api/logout/", body)
+
+    assert response.status_code == 400
+
+
+# --- me --------------------------------------------------------------------------------------
+
+
+def test_me_returns_the_current_user(api_client, user, pair):
+    response = api_client.get("/api/me/", **bearer(pair.access_token))
+
+    assert response.status_code == 200
+    assert response.json() == {"id": user.pk, "username": "", "email": "player@example.com"}
+
+
+def test_put_me_changes_the_username_and_keeps_the_email(api_client, user, pair):
+    response = api_client.put(
+        "/api/me/", {"username": "John Smith"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"id": user.pk, "username": "John Smith", "email": user.email}
+
+
+def test_put_me_changes_the_email_and_keeps_the_username(api_client, user, pair):
+    User.objects.filter(pk=user.pk).update(username="John Smith")
+
+    response = api_client.put(
+        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.json() == {"id": user.pk, "username": "John Smith", "email": "new@example.com"}
+    assert User.objects.get(pk=user.pk).email == "new@example.com"
+
+
+def test_patch_me_changes_only_the_given_field(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/", {"username": "Jane"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.json() == {"id": user.pk, "username": "Jane", "email": user.email}
+
+
+def test_updated_email_is_the_new_login(api_client, user, pair):
+    api_client.patch(
+        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert login(api_client, email="new@example.com")["access_token"]
+
+
+def test_update_me_refuses_an_email_of_another_user_in_any_case(
+    api_client, user, other_user, pair
+):
+    response = api_client.patch(
+        "/api/me/", {"email": "OTHER@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["A user with this email already exists."]}
+
+
+def test_update_me_accepts_the_users_own_email_in_another_case(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/", {"email": "PLAYER@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 200
+
+
+def test_update_me_refuses_a_too_long_username(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/", {"username": "x" * 151}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["username"]
+
+
+def test_update_me_refuses_an_invalid_email(api_client, user, pair):
+    response = api_client.put(
+        "/api/me/", {"email": "nope"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["email"]
+
+
+def test_update_me_never_writes_id_password_or_permissions(api_client, user, pair):
+    api_client.put(
+        "/api/me/",
+        {"id": 999, "password": "x", "is_staff": True, "is_superuser": True, "is_active": False},
+        format="json",
+        **bearer(pair.access_token),
+    )
+
+    stored = User.objects.get(pk=user.pk)
+    assert (stored.is_staff, stored.is_superuser, stored.is_active) == (False, False, True)
+    assert stored.check_password(PASSWORD)
+
+
+def test_update_me_requires_an_access_token(api_client, user):
+    response = api_client.patch("/api/me/", {"username": "x"}, format="json")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+# --- bodies, errors, health, browsable API ------------------------------------------------------
+
+
+def test_malformed_json_body_is_refused_with_a_clear_message(api_client):
+    response = api_client.post("/api/login/", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "42", "null"])
+def test_json_body_that_is_not_an_object_is_refused(api_client, body):
+    response = api_client.post("/api/register/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": 'JSON body must be an object, e.g. {"email": "..."}.'}
+
+
+def test_unknown_api_path_gets_a_json_404(api_client):
+    response = api_client.get("/api/nothing-here/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_unknown_path_outside_the_api_gets_an_html_404(api_client):
+    response = api_client.get("/nothing-here/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls("tests.urls_failing")
+def test_crash_under_the_api_gets_a_json_500(client):
+    client.raise_request_exception = False
+
+    response = client.get("/api/crash/")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+
+
+def test_wrong_method_gets_a_json_405(api_client):
+    response = api_client.get("/api/login/")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "GET" not allowed.'}
+
+
+def test_health_reports_database_and_cache_ok(api_client):
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+def test_health_answers_503_when_the_cache_is_down(api_client):
+    unreachable = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        response = api_client.get("/api/health/")
+    caches["default"].clear()
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "cache": "unavailable"}
+
+
+def test_browsable_api_renders_html_for_a_browser(api_client, pair):
+    response = api_client.get("/api/me/", HTTP_ACCEPT="text/html", **bearer(pair.access_token))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"player@example.com" in response.content
+
+
+def test_settings_used_by_the_suite_are_not_debug():
+    assert settings.DEBUG is False

@@ -1,0 +1,146 @@
+"""`make bench`: what one get_score call costs, as ratios measured in this one run.
+
+Prints get_score's time per call at 20k and 2M stamps and their ratio (O(log n) grows by
+log(2M)/log(20k) ~ 1.5x, plus cache misses on a list of 2M dicts), the ratio to a plain
+`bisect_right(stamps, offset, key=...)` on the same list with the same queries, and the
+speed-up over a linear scan at 50k stamps. Each figure is the minimum over repeats (the
+run least disturbed by the rest of the machine); the contenders are timed in alternation,
+so a slow patch of the machine hits both. Targets: <= 1.2x a plain bisect, <= 5x growth.
+"""
+
+import random
+import timeit
+from bisect import bisect_right
+from operator import itemgetter
+
+from app.game import generate_game, get_score
+from app.scoreboard import scoreboard_from_stamps
+
+SEED = 2024
+QUERIES = 2_000  # random offsets per timed pass
+REPEATS = 15
+LINEAR_QUERIES = 100
+LINEAR_REPEATS = 3
+
+OFFSET_KEY = itemgetter("offset")
+
+
+def linear_get_score(game_stamps, offset):
+    """The O(n) reference: walk from the start to the first stamp past the offset."""
+    found = None
+    for stamp in game_stamps:
+        if stamp["offset"] > offset:
+            break
+        found = stamp
+    return found["score"]["home"], found["score"]["away"]
+
+
+def random_offsets(stamps, count, rng):
+    # Up to a little past the end, so the final-score path is measured too.
+    return [rng.randint(0, stamps[-1]["offset"] + 10) for _ in range(count)]
+
+
+def per_call_seconds(statements, namespace, queries, repeats):
+    """Return {name: seconds per call} for each ``for offset in offsets: <statement>``.
+
+    The bare loop's own time is measured the same way and subtracted.
+    """
+    timers = {
+        name: timeit.Timer(f"for offset in offsets: {statement}", globals=namespace)
+        for name, statement in {"loop": "pass", **statements}.items()
+    }
+    best = dict.fromkeys(timers, float("inf"))
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer.timeit(number=1))
+    loop = best.pop("loop")
+    return {name: (seconds - loop) / queries for name, seconds in best.items()}
+
+
+def measure_size(stamps_count, rng):
+    stamps = generate_game(random.Random(SEED), stamps_count=stamps_count)
+    namespace = {
+        "offsets": random_offsets(stamps, QUERIES, rng),
+        "stamps": stamps,
+        "get_score": get_score,
+        "bisect_right": bisect_right,
+        "key": OFFSET_KEY,
+        "key_lambda": lambda stamp: stamp["offset"],
+        "scoreboard": scoreboard_from_stamps(stamps),
+    }
+    return len(stamps), per_call_seconds(
+        {
+            "get_score": "get_score(stamps, offset)",
+            "bisect": "bisect_right(stamps, offset, key=key)",
+            "bisect_lambda": "bisect_right(stamps, offset, key=key_lambda)",
+            "scoreboard": "scoreboard.score_at(offset)",
+        },
+        namespace,
+        QUERIES,
+        REPEATS,
+    )
+
+
+def measure_linear(stamps_count, rng):
+    stamps = generate_game(random.Random(SEED), stamps_count=stamps_count)
+    namespace = {
+        "offsets": random_offsets(stamps, LINEAR_QUERIES, rng),
+        "stamps": stamps,
+        "get_score": get_score,
+        "linear_get_score": linear_get_score,
+    }
+    return len(stamps), per_call_seconds(
+        {
+            "get_score": "get_score(stamps, offset)",
+            "linear": "linear_get_score(stamps, offset)",
+        },
+        namespace,
+        LINEAR_QUERIES,
+        LINEAR_REPEATS,
+    )
+
+
+def us(seconds):
+    return f"{seconds * 1e6:8.3f} us"
+
+
+def verdict(value, target):
+    return f"(target <= {target}x: {'met' if value <= target else 'MISSED'})"
+
+
+def main():
+    rng = random.Random(SEED)
+    small_n, small = measure_size(20_000, rng)
+    large_n, large = measure_size(2_000_000, rng)
+    linear_n, linear = measure_linear(50_000, rng)
+
+    print(f"get_score per call, random offsets, min of {REPEATS} passes of {QUERIES} calls")
+    print(f"{'stamps':>11}  {'get_score':>11}  {'bisect key=':>11}  {'ratio':>6}")
+    print(f"{'':>11}  {'':>11}  {'itemgetter':>11}")
+    for n, row in ((small_n, small), (large_n, large)):
+        ratio = row["get_score"] / row["bisect"]
+        print(f"{n:>11,}  {us(row['get_score'])}  {us(row['bisect'])}  {ratio:5.2f}x")
+    print()
+
+    growth = large["get_score"] / small["get_score"]
+    print(f"growth 20k -> 2M stamps:        {growth:5.2f}x {verdict(growth, 5)}")
+    for label, row in (("20k", small), ("2M", large)):
+        ratio = row["get_score"] / row["bisect"]
+        print(f"vs plain bisect at {label + ':':<12} {ratio:5.2f}x {verdict(ratio, 1.2)}")
+    for label, row in (("20k", small), ("2M", large)):
+        ratio = row["get_score"] / row["bisect_lambda"]
+        print(f"vs bisect, lambda key, {label + ':':<8} {ratio:5.2f}x")
+
+    speedup = linear["linear"] / linear["get_score"]
+    print(
+        f"linear scan at {linear_n:,} stamps: {us(linear['linear']).strip()} per call; "
+        f"get_score {us(linear['get_score']).strip()}: {speedup:,.0f}x faster"
+    )
+    print(
+        f"service form (score changes only, array('q') + bisect): "
+        f"{us(small['scoreboard']).strip()} at 20k, {us(large['scoreboard']).strip()} at 2M"
+    )
+
+
+if __name__ == "__main__":
+    main()

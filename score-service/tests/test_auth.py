@@ -1,0 +1,162 @@
+"""Access-token verification, through GET /score as a client sees it."""
+
+import time
+
+import pytest
+from app.auth import REQUIRED_CLAIMS, AccessClaims, access_token_decode
+
+ANOTHER_KEY = "another-secret-" + "x" * 64
+
+
+def score_with(client, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return client.get("/score", params={"offset": 10}, headers=headers)
+
+
+def assert_rejected(response, detail):
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json() == {"detail": detail}
+
+
+def test_valid_access_token_is_accepted(client, make_token):
+    response = score_with(client, f"Bearer {make_token()}")
+
+    assert response.status_code == 200
+
+
+def test_bearer_scheme_is_case_insensitive(client, make_token):
+    response = score_with(client, f"bearer {make_token()}")
+
+    assert response.status_code == 200
+
+
+def test_access_token_decode_returns_the_tokens_claims(settings, make_token):
+    now = int(time.time())
+    token = make_token(sub="7", jti="abc", iat=now, exp=now + 30)
+
+    claims = access_token_decode(token, settings=settings)
+
+    assert claims == AccessClaims(sub="7", jti="abc", iat=now, exp=now + 30)
+
+
+def test_missing_authorization_header_is_rejected(client):
+    assert_rejected(score_with(client, None), "Authentication credentials were not provided.")
+
+
+def test_non_bearer_authorization_header_is_rejected(client):
+    response = score_with(client, "Basic dXNlcjpwYXNz")
+
+    assert_rejected(response, "Authorization header must be 'Bearer <token>'.")
+
+
+def test_bearer_header_without_a_token_is_rejected(client):
+    assert_rejected(score_with(client, "Bearer"), "Authorization header must be 'Bearer <token>'.")
+
+
+def test_garbled_token_is_rejected(client):
+    assert_rejected(score_with(client, "Bearer not.a-jwt"), "Token is malformed.")
+
+
+def test_token_with_a_tampered_signature_is_rejected(client, make_token):
+    header, payload, signature = make_token().split(".")
+    tampered = signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB")
+
+    response = score_with(client, f"Bearer {header}.{payload}.{tampered}")
+
+    assert_rejected(response, "Token signature is invalid.")
+
+
+def test_token_with_a_tampered_payload_is_rejected(client, make_token):
+    _, _, signature = make_token(sub="1").split(".")
+    header, payload, _ = make_token(sub="2").split(".")
+
+    response = score_with(client, f"Bearer {header}.{payload}.{signature}")
+
+    assert_rejected(response, "Token signature is invalid.")
+
+
+def test_token_signed_with_another_key_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(key=ANOTHER_KEY)}")
+
+    assert_rejected(response, "Token signature is invalid.")
+
+
+def test_unsigned_alg_none_token_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(key=None, algorithm='none')}")
+
+    assert_rejected(response, "Token is signed with an algorithm that is not allowed.")
+
+
+def test_token_signed_with_another_hmac_algorithm_is_rejected(client, make_token):
+    # Right key, but HS512 is not JWT_ALGORITHM: the algorithm list is pinned.
+    response = score_with(client, f"Bearer {make_token(algorithm='HS512')}")
+
+    assert_rejected(response, "Token is signed with an algorithm that is not allowed.")
+
+
+def test_expired_token_is_rejected(client, make_token):
+    now = int(time.time())
+
+    response = score_with(client, f"Bearer {make_token(iat=now - 60, exp=now - 6)}")
+
+    assert_rejected(response, "Token has expired.")
+
+
+def test_token_expired_within_the_leeway_is_accepted(client, make_token):
+    now = int(time.time())
+
+    response = score_with(client, f"Bearer {make_token(iat=now - 60, exp=now - 2)}")
+
+    assert response.status_code == 200
+
+
+def test_token_with_nbf_in_the_future_beyond_the_leeway_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(nbf=int(time.time()) + 60)}")
+
+    assert_rejected(response, "Token is not valid yet (nbf or iat in the future).")
+
+
+def test_token_with_nbf_in_the_future_within_the_leeway_is_accepted(client, make_token):
+    response = score_with(client, f"Bearer {make_token(nbf=int(time.time()) + 2)}")
+
+    assert response.status_code == 200
+
+
+def test_token_with_iat_in_the_future_beyond_the_leeway_is_rejected(client, make_token):
+    now = int(time.time())
+
+    response = score_with(client, f"Bearer {make_token(iat=now + 60, exp=now + 90)}")
+
+    assert_rejected(response, "Token is not valid yet (nbf or iat in the future).")
+
+
+def test_token_from_another_issuer_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(iss='someone-else')}")
+
+    assert_rejected(response, "Token has the wrong issuer.")
+
+
+def test_token_for_another_audience_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(aud='another-platform')}")
+
+    assert_rejected(response, "Token has the wrong audience.")
+
+
+def test_refresh_token_type_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(token_type='refresh')}")
+
+    assert_rejected(response, "Token is not an access token.")
+
+
+@pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
+def test_token_without_a_required_claim_is_rejected(client, make_token, claim):
+    response = score_with(client, f"Bearer {make_token(**{claim: None})}")
+
+    assert_rejected(response, f"Token has no '{claim}' claim.")
+
+
+def test_token_with_a_non_string_subject_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(sub=42)}")
+
+    assert_rejected(response, "Token is invalid.")
