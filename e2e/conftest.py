@@ -170,16 +170,14 @@ def strict_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "GATEWAY_RATE_BURST": "1",
     }
     conf = stack_module.nginx_prefix_write(prefix, nginx=stack.nginx, values=values)
-    with (prefix / "nginx.log").open("ab") as log:
-        process = subprocess.Popen(
-            [stack.nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     stack.services["strict-gateway"] = stack_module.Service(
-        "strict-gateway", [], prefix, f"http://127.0.0.1:{port}/health", process=process
+        "strict-gateway",
+        [stack.nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr"],
+        prefix,
+        f"http://127.0.0.1:{port}/health",
     )
     try:
+        stack.service_start("strict-gateway")
         stack.service_wait("strict-gateway")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             yield client

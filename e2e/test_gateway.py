@@ -1,6 +1,7 @@
 """The gateway's own behaviour: routing, JSON errors, request IDs, headers."""
 
 import re
+import time
 
 import httpx
 import pytest
@@ -74,8 +75,12 @@ def test_request_id_that_could_forge_log_fields_is_replaced(gateway):
 
 def test_request_id_is_logged_by_the_gateway(gateway, stack):
     gateway.get("/api/health/", headers={"X-Request-ID": "e2e-logged-id-7"})
-    log = (stack.logs / "gateway.log").read_text(encoding="utf-8")
-    assert "request_id=e2e-logged-id-7" in log
+    # nginx writes the access log line just after the response: wait for it, briefly.
+    log = stack.logs / "gateway.log"
+    deadline = time.monotonic() + 10
+    while "request_id=e2e-logged-id-7" not in log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "request ID not in the gateway's access log"
+        time.sleep(0.05)
 
 
 def test_security_headers_are_set_once(gateway):

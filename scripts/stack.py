@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import re
 import secrets
@@ -58,6 +59,7 @@ NGINX_INSTALL_HINT = (
     "Or run everything in containers: make env && docker compose up --build"
 )
 READY_TIMEOUT = 90.0
+PR_SET_PDEATHSIG = 1
 
 
 # --- .env --------------------------------------------------------------------------------------
@@ -202,6 +204,13 @@ class Service:
     log: IO[bytes] | None = None
 
 
+def _stop_with_parent() -> None:
+    """Runs in each child before exec: on Linux, ask the kernel for SIGTERM when the launcher
+    dies, so that a killed `make run` or test session leaves no orphan servers behind."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class StackError(RuntimeError):
     """A program of the stack failed to start or to become healthy."""
 
@@ -335,7 +344,8 @@ class Stack:
             env=self.environment(),
             stdout=service.log,
             stderr=subprocess.STDOUT if service.log else None,
-            start_new_session=True,  # our own group: we decide the stopping order
+            start_new_session=True,  # its own group: we decide the stopping order
+            preexec_fn=_stop_with_parent,  # single-threaded callers: safe before exec
         )
 
     def service_wait(self, name: str, timeout: float = READY_TIMEOUT) -> None:
