@@ -122,7 +122,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         DJANGO_SUPERUSER_EMAIL="admin@example.com",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         FORWARDED_ALLOW_IPS="127.0.0.1",
-        WEB_CONCURRENCY="2",
         GAME_FILE="",
         GAME_SEED="2024",
     )

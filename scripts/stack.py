@@ -257,7 +257,6 @@ class Stack:
         )
         env.setdefault("GATEWAY_RATE_LIMIT", "10r/s")
         env.setdefault("GATEWAY_RATE_BURST", "20")
-        env.setdefault("WEB_CONCURRENCY", "2")
         return env
 
     def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
@@ -372,14 +371,14 @@ class Stack:
         return f"; log: {self.logs / (name + '.log')}"
 
     def service_stop(self, name: str, timeout: float = 15.0) -> None:
-        """Stop one program and its workers (SIGTERM to its group, SIGKILL after timeout)."""
+        """Stop one program: SIGTERM to it (gunicorn, uvicorn and nginx stop their own workers
+        gracefully), then SIGKILL to its whole group after timeout seconds."""
         service = self.services.get(name)
         if service is None or service.process is None:
             return
         process = service.process
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -444,10 +443,13 @@ def command_run(venv: str) -> int:
     port = int(settings.get("GATEWAY_PORT") or 8000)
     stack = Stack(settings=settings, venv=venv, ports=Ports(gateway=port))
 
-    def stop_on_sigterm(signum: int, frame: object) -> None:
+    def stop_on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # Ctrl-C, kill and a closed terminal all stop the stack the same way (SIGINT explicitly:
+    # a shell may have started us with it ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop_on_signal)
     try:
         stack.start(nginx_find() or "nginx")
         url = f"http://localhost:{port}"
