@@ -4,7 +4,7 @@ import os
 
 # In the container the gateway reaches the service over the compose network, so it binds to
 # every interface there; `make run` sets GUNICORN_BIND=127.0.0.1:8001.
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # X-Forwarded-Proto is trusted only from these addresses: the gateway.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -68,7 +68,9 @@ class RefreshTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected refresh tokens", permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
-        revoked = services.refresh_tokens_revoke(token_ids=list(queryset.values_list("pk", flat=True)))
+        revoked = services.refresh_tokens_revoke(
+            token_ids=list(queryset.values_list("pk", flat=True))
+        )
         self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)
 
     def has_revoke_permission(self, request) -> bool:

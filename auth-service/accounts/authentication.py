@@ -40,9 +40,7 @@ class AccessTokenAuthentication(BaseAuthentication):
         """Return the token of a Bearer header; raise AuthenticationFailed if malformed."""
         parts = header.split()
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Authorization header must be 'Bearer <token>'."
-            )
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
         try:
             return parts[1].decode("ascii")
         except UnicodeDecodeError:

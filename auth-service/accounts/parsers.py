@@ -8,5 +8,5 @@ class JSONObjectParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
-            raise ParseError("JSON body must be an object, e.g. {\"email\": \"...\"}.")
+            raise ParseError('JSON body must be an object, e.g. {"email": "..."}.')
         return data

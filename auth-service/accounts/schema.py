@@ -10,5 +10,7 @@ class AccessTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(
-            header_name="AUTHORIZATION", token_prefix="Bearer", bearer_format="JWT"
+            header_name="AUTHORIZATION",
+            token_prefix="Bearer",  # noqa: S106 (a scheme name, not a password)
+            bearer_format="JWT",
         )

@@ -103,8 +103,8 @@ class UserUpdateInputSerializer(serializers.Serializer):
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
-    database = serializers.ChoiceField(choices=["ok", "unavailable"])
-    cache = serializers.ChoiceField(choices=["ok", "unavailable"])
+    database = serializers.CharField(help_text="`ok` or `unavailable`.")
+    cache = serializers.CharField(help_text="`ok` or `unavailable` (Redis when configured).")
 
 
 class DetailSerializer(serializers.Serializer):

@@ -25,13 +25,13 @@ logger = logging.getLogger(__name__)
 EMAIL_TAKEN = "A user with this email already exists."
 
 
-class InvalidCredentials(Exception):
+class InvalidCredentialsError(Exception):
     """Login refused. One message for every cause, so that it tells nothing about the account."""
 
     message = "Invalid email or password."
 
 
-class RefreshTokenRejected(Exception):
+class RefreshTokenError(Exception):
     """A refresh token was refused; the message is safe to show to the client."""
 
 
@@ -88,14 +88,14 @@ def user_update(*, user: User, username: str | None = None, email: str | None = 
 
 
 def user_authenticate(*, email: str, password: str) -> User:
-    """Return the active user with this email and password; raise InvalidCredentials otherwise.
+    """Return the active user with this email and password; raise InvalidCredentialsError otherwise.
 
     Django's ModelBackend runs the password hasher even when no user has this email, so the
     response time does not reveal which emails are registered.
     """
     user = authenticate(email=email, password=password)
     if user is None:
-        raise InvalidCredentials(InvalidCredentials.message)
+        raise InvalidCredentialsError(InvalidCredentialsError.message)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
 
@@ -140,7 +140,7 @@ def token_pair_issue(*, user_id: int, family: uuid.UUID | None = None) -> TokenP
 
 
 def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
-    """Revoke `token` and return a new pair in the same family; raise RefreshTokenRejected.
+    """Revoke `token` and return a new pair in the same family; raise RefreshTokenError.
 
     Race-free: the conditional UPDATE claims the token only if it is still active, and its row
     count decides, so of two concurrent calls with one token exactly one gets a pair (on
@@ -159,13 +159,13 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
             presented = RefreshToken.objects.select_related("user").get(digest=digest)
             if presented.user.is_active:
                 return token_pair_issue(user_id=presented.user_id, family=presented.family)
-            rejection = RefreshTokenRejected("User is inactive.")
+            rejection = RefreshTokenError("User is inactive.")
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now)
     raise rejection
 
 
-def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenRejected:
+def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError:
     """Explain why the token with `digest` could not be claimed; revoke its family on replay."""
     presented = (
         RefreshToken.objects.filter(digest=digest)
@@ -173,7 +173,7 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenRejec
         .first()
     )
     if presented is None:
-        return RefreshTokenRejected("Refresh token is unknown.")
+        return RefreshTokenError("Refresh token is unknown.")
     if presented["revoked_at"] is not None:
         revoked = RefreshToken.objects.filter(
             family=presented["family"], revoked_at__isnull=True
@@ -184,8 +184,8 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenRejec
             presented["user_id"],
             revoked,
         )
-        return RefreshTokenRejected("Refresh token has been revoked.")
-    return RefreshTokenRejected("Refresh token has expired.")
+        return RefreshTokenError("Refresh token has been revoked.")
+    return RefreshTokenError("Refresh token has expired.")
 
 
 @transaction.atomic
@@ -202,10 +202,10 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
         digest=digest, revoked_at__isnull=True, expires_at__gt=now
     ).update(revoked_at=now)
     if revoked and all_sessions:
-        user_id = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
-        revoked += RefreshToken.objects.filter(
-            user_id__in=user_id, revoked_at__isnull=True
-        ).update(revoked_at=now)
+        owner = RefreshToken.objects.filter(digest=digest).values("user_id")
+        revoked += RefreshToken.objects.filter(user_id__in=owner, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
     return revoked
 
 

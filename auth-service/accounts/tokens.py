@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from django.conf import settings
 
-ACCESS_TOKEN_TYPE = "access"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 # RFC 7519 4.1 registered claims plus our type; a token lacking any of them is refused.
 REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
 

@@ -105,7 +105,7 @@ class LoginView(PublicAPIView):
             400: MALFORMED,
             401: _error(
                 "Unknown email, wrong password or inactive user: one answer for all three.",
-                services.InvalidCredentials.message,
+                services.InvalidCredentialsError.message,
             ),
             429: THROTTLED,
         },
@@ -115,7 +115,7 @@ class LoginView(PublicAPIView):
         data.is_valid(raise_exception=True)
         try:
             user = services.user_authenticate(**data.validated_data)
-        except services.InvalidCredentials as e:
+        except services.InvalidCredentialsError as e:
             raise Unauthorized(str(e)) from e
         pair = services.token_pair_issue(user_id=user.pk)
         return Response(serializers.TokenPairSerializer(pair).data)
@@ -150,7 +150,7 @@ class RefreshView(PublicAPIView):
         data.is_valid(raise_exception=True)
         try:
             pair = services.refresh_token_rotate(token=data.validated_data["refresh_token"])
-        except services.RefreshTokenRejected as e:
+        except services.RefreshTokenError as e:
             raise Unauthorized(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import jwt
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from rest_framework.test import APIClient
-
 from accounts import services
 from accounts.models import User
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core.cache import cache
+from rest_framework.test import APIClient
 
 PASSWORD = "Str0ng-Passw0rd!"
 FULL_STACK = os.environ.get("REQUIRE_FULL_STACK") == "1"
@@ -51,6 +51,24 @@ def _test_settings(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+class CountingPasswordHasher(MD5PasswordHasher):
+    """A fast hasher that counts how often a password is hashed (timing, without a clock)."""
+
+    algorithm = "counting_md5"
+    calls = 0
+
+    def encode(self, password: str, salt: str) -> str:
+        type(self).calls += 1
+        return super().encode(password, salt)
+
+
+@pytest.fixture
+def counting_hasher(settings) -> type[CountingPasswordHasher]:
+    settings.PASSWORD_HASHERS = ["tests.conftest.CountingPasswordHasher"]
+    CountingPasswordHasher.calls = 0
+    return CountingPasswordHasher
 
 
 @pytest.fixture

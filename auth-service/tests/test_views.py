@@ -6,11 +6,11 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
+from accounts.models import RefreshToken, User
 from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
-from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,9 @@ def login(client, email: str = "player@example.com", password: str = PASSWORD) -
 
 
 def test_register_creates_a_user_and_returns_its_id_and_email(api_client):
-    response = post(api_client, "/api/register/", {"email": "new@example.com", "password": PASSWORD})
+    response = post(
+        api_client, "/api/register/", {"email": "new@example.com", "password": PASSWORD}
+    )
 
     assert response.status_code == 201
     created = User.objects.get(email="new@example.com")
@@ -345,9 +347,7 @@ def test_updated_email_is_the_new_login(api_client, user, pair):
     assert login(api_client, email="new@example.com")["access_token"]
 
 
-def test_update_me_refuses_an_email_of_another_user_in_any_case(
-    api_client, user, other_user, pair
-):
+def test_update_me_refuses_an_email_of_another_user_in_any_case(api_client, user, other_user, pair):
     response = api_client.patch(
         "/api/me/", {"email": "OTHER@example.com"}, format="json", **bearer(pair.access_token)
     )

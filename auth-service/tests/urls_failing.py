@@ -1,8 +1,7 @@
 """The project's URLs plus one view that crashes, to exercise handler500."""
 
-from django.urls import path
-
 from config.urls import handler404, handler500, urlpatterns as project_urlpatterns
+from django.urls import path
 
 
 def crash(request):

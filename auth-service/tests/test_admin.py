@@ -1,0 +1,155 @@
+"""accounts/admin.py and the constance Config page."""
+
+import uuid
+
+import pytest
+from accounts import services
+from accounts.models import RefreshToken, User
+from constance import config
+from django.core.management import CommandError, call_command
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_list_is_keyed_on_email(admin_client, user):
+    response = admin_client.get("/admin/accounts/user/")
+
+    assert response.status_code == 200
+    assert b"player@example.com" in response.content
+
+
+def test_user_change_page_opens(admin_client, user):
+    assert admin_client.get(f"/admin/accounts/user/{user.pk}/change/").status_code == 200
+
+
+def test_admin_creates_a_user_by_email_and_password(admin_client):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "staff@example.com",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(email="staff@example.com").check_password(PASSWORD)
+
+
+def test_admin_refuses_a_user_whose_email_differs_only_in_case(admin_client, user):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "PLAYER@example.com",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200
+    assert b"A user with this email already exists." in response.content
+
+
+def test_token_list_shows_a_digest_prefix_but_never_the_digest(admin_client, pair):
+    digest = RefreshToken.objects.get().digest
+
+    response = admin_client.get("/admin/accounts/refreshtoken/")
+
+    assert response.status_code == 200
+    assert digest[:8].encode() in response.content
+    assert digest.encode() not in response.content
+
+
+def test_token_detail_never_shows_the_digest(admin_client, pair):
+    token = RefreshToken.objects.get()
+
+    response = admin_client.get(f"/admin/accounts/refreshtoken/{token.pk}/change/")
+
+    assert response.status_code == 200
+    assert token.digest.encode() not in response.content
+
+
+def test_tokens_cannot_be_added_in_the_admin(admin_client):
+    assert admin_client.get("/admin/accounts/refreshtoken/add/").status_code == 403
+
+
+def test_token_detail_is_read_only(admin_client, pair):
+    token = RefreshToken.objects.get()
+
+    admin_client.post(
+        f"/admin/accounts/refreshtoken/{token.pk}/change/", {"expires_at": "2099-01-01"}
+    )
+
+    assert RefreshToken.objects.get().expires_at == token.expires_at
+
+
+def test_revoke_action_revokes_the_selected_tokens(admin_client, user, pair):
+    kept = services.token_pair_issue(user_id=user.pk)
+    selected = RefreshToken.objects.exclude(
+        digest=services.refresh_token_digest(token=uuid.UUID(kept.refresh_token))
+    ).get()
+
+    response = admin_client.post(
+        "/admin/accounts/refreshtoken/",
+        {"action": "revoke", "_selected_action": [selected.pk]},
+    )
+
+    assert response.status_code == 302
+    assert RefreshToken.objects.filter(revoked_at__isnull=False).get() == selected
+
+
+def test_constance_page_shows_both_lifetimes(admin_client):
+    response = admin_client.get("/admin/constance/config/")
+
+    assert response.status_code == 200
+    assert b"ACCESS_TOKEN_LIFETIME" in response.content
+    assert b"REFRESH_TOKEN_LIFETIME" in response.content
+
+
+def submit_lifetimes(admin_client, access: str, refresh: str):
+    form = admin_client.get("/admin/constance/config/").context["form"]
+    return admin_client.post(
+        "/admin/constance/config/",
+        {
+            "version": form.initial["version"],
+            "ACCESS_TOKEN_LIFETIME": access,
+            "REFRESH_TOKEN_LIFETIME": refresh,
+        },
+    )
+
+
+def test_constance_page_saves_a_valid_lifetime(admin_client):
+    response = submit_lifetimes(admin_client, "60", "86400")
+
+    assert response.status_code == 302
+    assert (config.ACCESS_TOKEN_LIFETIME, config.REFRESH_TOKEN_LIFETIME) == (60, 86400)
+
+
+@pytest.mark.parametrize(
+    ("access", "refresh"),
+    [("0", "86400"), ("-5", "86400"), ("999999999", "86400"), ("30", "0"), ("30", "99999999999")],
+    ids=["zero", "negative", "absurd-access", "zero-refresh", "absurd-refresh"],
+)
+def test_constance_page_refuses_an_impossible_lifetime(admin_client, access, refresh):
+    response = submit_lifetimes(admin_client, access, refresh)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert (config.ACCESS_TOKEN_LIFETIME, config.REFRESH_TOKEN_LIFETIME) == (30, 2592000)
+
+
+def test_constance_command_sets_a_lifetime():
+    call_command("constance", "set", "ACCESS_TOKEN_LIFETIME", "2")
+
+    assert config.ACCESS_TOKEN_LIFETIME == 2
+
+
+def test_constance_command_refuses_a_zero_lifetime():
+    with pytest.raises(CommandError):
+        call_command("constance", "set", "ACCESS_TOKEN_LIFETIME", "0")
+
+    assert config.ACCESS_TOKEN_LIFETIME == 30

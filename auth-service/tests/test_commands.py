@@ -1,0 +1,86 @@
+"""Management commands: ensure_superuser, purge_refresh_tokens, makemigrations --check."""
+
+import uuid
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from accounts import services
+from accounts.models import RefreshToken, User
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def superuser_env(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "root@example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+
+
+def test_ensure_superuser_creates_the_superuser_from_the_environment(superuser_env):
+    run("ensure_superuser")
+
+    admin = User.objects.get(email="root@example.com")
+    assert (admin.is_staff, admin.is_superuser) == (True, True)
+    assert admin.check_password(PASSWORD)
+
+
+def test_ensure_superuser_leaves_an_existing_user_alone(superuser_env, monkeypatch):
+    run("ensure_superuser")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "An0ther-Passw0rd!")
+
+    output = run("ensure_superuser")
+
+    assert "left unchanged" in output
+    assert User.objects.get(email="root@example.com").check_password(PASSWORD)
+
+
+def test_ensure_superuser_does_nothing_without_the_environment(monkeypatch):
+    monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+
+    run("ensure_superuser")
+
+    assert not User.objects.exists()
+
+
+def test_ensure_superuser_refuses_a_weak_password(superuser_env, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "password")
+
+    with pytest.raises(CommandError, match="too common"):
+        run("ensure_superuser")
+
+    assert not User.objects.exists()
+
+
+def test_purge_command_deletes_expired_tokens_in_batches(user):
+    for _ in range(5):
+        services.token_pair_issue(user_id=user.pk)
+    RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    output = run("purge_refresh_tokens", "--batch-size", "2")
+
+    assert output.strip() == "Deleted 5 refresh token(s)."
+    assert not RefreshToken.objects.exists()
+
+
+def test_purge_command_keeps_recently_revoked_tokens(user, pair):
+    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+
+    run("purge_refresh_tokens", "--revoked-days", "1")
+
+    assert RefreshToken.objects.count() == 1
+
+
+def test_models_and_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())

@@ -1,0 +1,329 @@
+"""accounts/services.py: rotation, replay, logout, lifetimes, clean-up."""
+
+import logging
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import timedelta
+
+import jwt
+import pytest
+import time_machine
+from accounts import services
+from accounts.models import RefreshToken, User
+from constance import config
+from django.conf import settings as django_settings
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(token: str) -> RefreshToken:
+    return RefreshToken.objects.get(digest=services.refresh_token_digest(token=uuid.UUID(token)))
+
+
+def rotate(token: str) -> services.TokenPair:
+    return services.refresh_token_rotate(token=uuid.UUID(token))
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def test_emails_differing_only_in_case_are_refused_by_the_database(user):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user(email="PLAYER@EXAMPLE.COM", password=PASSWORD)
+
+
+def test_user_create_turns_a_duplicate_email_into_a_validation_error(user):
+    with pytest.raises(services.ValidationError) as error:
+        services.user_create(email="Player@example.com", password=PASSWORD)
+
+    assert error.value.message_dict == {"email": ["A user with this email already exists."]}
+
+
+def test_username_is_blank_and_not_unique():
+    first = services.user_create(email="a@example.com", password=PASSWORD)
+    second = services.user_create(email="b@example.com", password=PASSWORD)
+    services.user_update(user=first, username="Sam")
+
+    services.user_update(user=second, username="Sam")
+
+    assert User.objects.filter(username="Sam").count() == 2
+
+
+def test_user_update_with_no_fields_changes_nothing(user, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        services.user_update(user=user)
+
+
+def test_login_with_an_unknown_email_still_runs_the_password_hasher(counting_hasher):
+    services.user_create(email="known@example.com", password=PASSWORD)
+    counting_hasher.calls = 0
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.user_authenticate(email="unknown@example.com", password=PASSWORD)
+
+    assert counting_hasher.calls == 1
+
+
+def test_login_with_a_wrong_password_runs_the_hasher_as_often(counting_hasher):
+    known = services.user_create(email="known@example.com", password=PASSWORD)
+    counting_hasher.calls = 0
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.user_authenticate(email=known.email, password="Wrong-Passw0rd!")
+
+    assert counting_hasher.calls == 1
+
+
+def test_user_authenticate_refuses_a_wrong_password(user):
+    with pytest.raises(services.InvalidCredentialsError):
+        services.user_authenticate(email=user.email, password="Wrong-Passw0rd!")
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def test_access_token_lifetime_comes_from_constance(user):
+    config.ACCESS_TOKEN_LIFETIME = 120
+
+    access = services.token_pair_issue(user_id=user.pk).access_token
+
+    payload = jwt.decode(access, options={"verify_signature": False})
+    assert payload["exp"] - payload["iat"] == 120
+
+
+def test_refresh_token_lifetime_comes_from_constance(user):
+    config.REFRESH_TOKEN_LIFETIME = 3600
+
+    token = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+
+    assert token.expires_at - token.issued_at == timedelta(seconds=3600)
+
+
+def test_default_lifetimes_are_30_seconds_and_30_days(user):
+    pair = services.token_pair_issue(user_id=user.pk)
+
+    payload = jwt.decode(pair.access_token, options={"verify_signature": False})
+    token = stored(pair.refresh_token)
+    assert payload["exp"] - payload["iat"] == 30
+    assert token.expires_at - token.issued_at == timedelta(days=30)
+
+
+def test_lifetime_change_applies_to_the_next_token_only(user):
+    before = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    config.REFRESH_TOKEN_LIFETIME = 600
+
+    after = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+
+    assert before.expires_at - before.issued_at == timedelta(days=30)
+    assert after.expires_at - after.issued_at == timedelta(seconds=600)
+
+
+@pytest.mark.redis
+def test_lifetime_set_by_another_process_applies_to_the_next_token(user):
+    # Another process stands for another gunicorn worker: the plain Redis backend has no
+    # per-process copy, so this process sees the new value at once.
+    subprocess.run(
+        [sys.executable, "manage.py", "constance", "set", "ACCESS_TOKEN_LIFETIME", "90"],
+        cwd=django_settings.BASE_DIR,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    access = services.token_pair_issue(user_id=user.pk).access_token
+
+    payload = jwt.decode(access, options={"verify_signature": False})
+    assert payload["exp"] - payload["iat"] == 90
+
+
+def test_login_starts_a_new_family(user):
+    first = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    second = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+
+    assert first.family != second.family
+
+
+# --- rotation --------------------------------------------------------------------------------
+
+
+def test_rotation_revokes_the_token_and_issues_one_in_the_same_family(pair):
+    new = rotate(pair.refresh_token)
+
+    assert stored(pair.refresh_token).revoked_at is not None
+    assert stored(new.refresh_token).revoked_at is None
+    assert stored(new.refresh_token).family == stored(pair.refresh_token).family
+
+
+def test_rotated_token_gets_a_fresh_lifetime(pair):
+    with time_machine.travel(timedelta(days=10)):
+        new = rotate(pair.refresh_token)
+
+    renewed = stored(new.refresh_token)
+    assert renewed.expires_at - renewed.issued_at == timedelta(days=30)
+
+
+def test_refresh_token_accepted_just_before_expiry(pair):
+    with time_machine.travel(timedelta(days=30, seconds=-1)):
+        assert rotate(pair.refresh_token).refresh_token
+
+
+def test_replayed_refresh_token_revokes_its_family(pair):
+    second = rotate(pair.refresh_token)
+    third = rotate(second.refresh_token)
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+    assert stored(third.refresh_token).revoked_at is not None
+    with pytest.raises(services.RefreshTokenError):
+        rotate(third.refresh_token)
+
+
+def test_replay_leaves_other_families_alone(user, pair):
+    other_session = services.token_pair_issue(user_id=user.pk)
+    rotate(pair.refresh_token)
+
+    with pytest.raises(services.RefreshTokenError):
+        rotate(pair.refresh_token)
+
+    assert stored(other_session.refresh_token).revoked_at is None
+
+
+def test_replay_is_logged_as_a_warning(pair, caplog):
+    rotate(pair.refresh_token)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="accounts"),
+        pytest.raises(services.RefreshTokenError),
+    ):
+        rotate(pair.refresh_token)
+
+    assert "Revoked refresh token reused" in caplog.text
+    assert str(stored(pair.refresh_token).family) in caplog.text
+
+
+def test_expired_token_does_not_revoke_its_family(user, pair):
+    with (
+        time_machine.travel(timedelta(days=31)),
+        pytest.raises(services.RefreshTokenError, match="expired"),
+    ):
+        rotate(pair.refresh_token)
+
+    assert stored(pair.refresh_token).revoked_at is None
+
+
+def test_refresh_query_count_does_not_grow_with_the_table(user, other_user):
+    def queries_for_one_refresh() -> int:
+        token = services.token_pair_issue(user_id=user.pk).refresh_token
+        with CaptureQueriesContext(connection) as captured:
+            rotate(token)
+        return len(captured)
+
+    small = queries_for_one_refresh()
+    now = timezone.now()
+    RefreshToken.objects.bulk_create(
+        RefreshToken(
+            digest=f"{n:064x}",
+            user=other_user,
+            family=uuid.uuid4(),
+            issued_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+        for n in range(500)
+    )
+
+    assert queries_for_one_refresh() == small
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token_yield_exactly_one_pair():
+    user = services.user_create(email="racer@example.com", password=PASSWORD)
+    for _ in range(5):
+        token = uuid.UUID(services.token_pair_issue(user_id=user.pk).refresh_token)
+        barrier = threading.Barrier(2)
+        outcomes: list[object] = []
+
+        def refresh(token=token, barrier=barrier, outcomes=outcomes) -> None:
+            try:
+                barrier.wait()
+                outcomes.append(services.refresh_token_rotate(token=token))
+            except services.RefreshTokenError as e:
+                outcomes.append(e)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=refresh) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        pairs = [o for o in outcomes if isinstance(o, services.TokenPair)]
+        rejections = [o for o in outcomes if isinstance(o, services.RefreshTokenError)]
+        assert (len(pairs), len(rejections)) == (1, 1)
+        assert RefreshToken.objects.filter(family=stored(str(token)).family).count() == 2
+
+
+# --- logout ----------------------------------------------------------------------------------
+
+
+def test_revoke_is_idempotent(pair):
+    token = uuid.UUID(pair.refresh_token)
+
+    assert services.refresh_token_revoke(token=token) == 1
+    assert services.refresh_token_revoke(token=token) == 0
+
+
+def test_revoke_of_an_unknown_token_revokes_nothing():
+    assert services.refresh_token_revoke(token=uuid.uuid4(), all_sessions=True) == 0
+
+
+def test_revoke_all_with_a_stale_token_leaves_other_sessions_alive(user, pair):
+    other_session = services.token_pair_issue(user_id=user.pk)
+    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+
+    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+
+    assert stored(other_session.refresh_token).revoked_at is None
+
+
+def test_revoke_all_revokes_every_active_token_of_the_user(user, pair):
+    for _ in range(3):
+        services.token_pair_issue(user_id=user.pk)
+
+    revoked = services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+
+    assert revoked == 4
+    assert not RefreshToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+# --- clean-up --------------------------------------------------------------------------------
+
+
+def test_purge_deletes_expired_and_long_revoked_tokens_only(user):
+    expired = services.token_pair_issue(user_id=user.pk).refresh_token
+    long_revoked = services.token_pair_issue(user_id=user.pk).refresh_token
+    recently_revoked = services.token_pair_issue(user_id=user.pk).refresh_token
+    active = services.token_pair_issue(user_id=user.pk).refresh_token
+    now = timezone.now()
+    RefreshToken.objects.filter(pk=stored(expired).pk).update(expires_at=now)
+    RefreshToken.objects.filter(pk=stored(long_revoked).pk).update(
+        revoked_at=now - timedelta(days=8)
+    )
+    RefreshToken.objects.filter(pk=stored(recently_revoked).pk).update(
+        revoked_at=now - timedelta(days=6)
+    )
+
+    deleted = services.refresh_tokens_purge(revoked_for=timedelta(days=7), batch_size=1)
+
+    assert deleted == 2
+    remaining = set(RefreshToken.objects.values_list("digest", flat=True))
+    assert remaining == {stored(recently_revoked).digest, stored(active).digest}

@@ -1,0 +1,198 @@
+"""config/settings.py, loaded in a fresh interpreter with a given environment."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "a-real-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
+JWT_SECRET = "a-real-jwt-secret-0123456789-abcdefghijklmnop"
+OUR_VARIABLES = (
+    "DEBUG",
+    "SECRET_KEY",
+    "JWT_SECRET",
+    "JWT_ALGORITHM",
+    "JWT_LEEWAY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_COOKIES",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+)
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() in a new interpreter with only `env` set for us."""
+    clean = {key: value for key, value in os.environ.items() if key not in OUR_VARIABLES}
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=SERVICE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_debug_is_off_by_default():
+    result = run_django(
+        "from django.conf import settings; print(settings.DEBUG)",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+    )
+
+    assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SECRET"])
+def test_missing_secret_stops_the_start_without_debug(missing):
+    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET}
+    del env[missing]
+
+    result = run_django("", **env)
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {missing} is required when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET"])
+def test_example_secret_is_refused_without_debug(name):
+    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET}
+    env[name] = "change-me-this-is-the-example-value-of-at-least-32-bytes"
+
+    result = run_django("", **env)
+
+    assert result.returncode != 0
+    assert f"{name} still holds the example value from .env.example" in result.stderr
+
+
+def test_example_secrets_are_accepted_with_debug():
+    result = run_django(
+        "print('ok')",
+        DEBUG="1",
+        SECRET_KEY="change-me-django-secret-key",
+        JWT_SECRET="change-me-jwt-secret-at-least-32-bytes-long",
+    )
+
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_jwt_secret_shorter_than_32_bytes_is_refused():
+    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET="x" * 31)
+
+    assert result.returncode != 0
+    assert "JWT_SECRET must be at least 32 bytes long." in result.stderr
+
+
+def test_jwt_secret_shorter_than_32_bytes_is_refused_even_with_debug():
+    result = run_django("", DEBUG="1", JWT_SECRET="x" * 31)
+
+    assert "JWT_SECRET must be at least 32 bytes long." in result.stderr
+
+
+def test_leeway_above_ten_seconds_is_refused():
+    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET=JWT_SECRET, JWT_LEEWAY="60")
+
+    assert "JWT_LEEWAY must be between 0 and 10 seconds." in result.stderr
+
+
+def test_unsupported_jwt_algorithm_is_refused():
+    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET=JWT_SECRET, JWT_ALGORITHM="none")
+
+    assert "JWT_ALGORITHM must be one of HS256, HS384, HS512" in result.stderr
+
+
+def test_redis_url_selects_the_plain_redis_backends():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.CONSTANCE_BACKEND, s.CACHES['default']['BACKEND'])",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+
+    assert result.stdout.split() == [
+        "constance.backends.redisd.RedisBackend",
+        "django_redis.cache.RedisCache",
+    ]
+
+
+def test_without_redis_url_the_embedded_backends_are_used():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.CONSTANCE_BACKEND, s.CACHES['default']['BACKEND'], "
+        "s.DATABASES['default']['ENGINE'])",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+    )
+
+    assert result.stdout.split() == [
+        "constance.backends.database.DatabaseBackend",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.db.backends.sqlite3",
+    ]
+
+
+def test_database_url_selects_postgresql():
+    result = run_django(
+        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+        DATABASE_URL="postgres://user:pw@db.invalid:5432/auth",
+    )
+
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_argon2_is_the_default_password_hasher():
+    result = run_django(
+        "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+    )
+
+    assert result.stdout.strip() == "argon2"
+
+
+def deploy_check(**env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in OUR_VARIABLES}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=SERVICE_DIR,
+        env={**clean, "SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_deploy_check_is_clean_with_https_settings():
+    result = deploy_check(
+        SECURE_SSL_REDIRECT="1",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="1",
+        SECURE_COOKIES="1",
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_over_plain_http_warns_only_about_the_https_switches():
+    result = deploy_check()
+
+    assert set(re.findall(r"\((security\.W\d+)\)", result.stderr)) == {
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+    }
