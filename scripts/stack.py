@@ -255,8 +255,9 @@ class Stack:
             GATEWAY_LISTEN=f"{self.host}:{self.ports.gateway}",
             PYTHONUNBUFFERED="1",
         )
-        env.setdefault("GATEWAY_RATE_LIMIT", "10r/s")
-        env.setdefault("GATEWAY_RATE_BURST", "20")
+        # .env.example's values, for a .env written before these two existed (or left empty).
+        env["GATEWAY_RATE_LIMIT"] = env.get("GATEWAY_RATE_LIMIT") or "10r/s"
+        env["GATEWAY_RATE_BURST"] = env.get("GATEWAY_RATE_BURST") or "20"
         return env
 
     def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
