@@ -36,12 +36,20 @@ $(AUTH_VENV): auth-service/requirements-dev.txt
 $(SCORE_VENV): score-service/requirements-dev.txt
 	$(call venv,score-service)
 
-.PHONY: help install lint fmt test test-score test-auth test-e2e bench lock
+.PHONY: help install env run lint fmt test test-score test-auth test-e2e bench lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
+
+env:  ## Write .env from .env.example with fresh random secrets (never overwrites).
+	$(PYTHON) scripts/stack.py env
+
+run:  ## The stack as local processes: gateway on :8000 (no Docker). Ctrl-C stops it.
+	$(PYTHON) scripts/stack.py check
+	$(MAKE) --no-print-directory $(AUTH_VENV) $(SCORE_VENV)
+	$(PYTHON) scripts/stack.py run --venv $(VENV)
 
 lint: $(TOOLS_VENV)  ## ruff (lint and format check), hadolint, workflow schema.
 	$(BIN)/ruff check .

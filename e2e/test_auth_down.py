@@ -1,0 +1,25 @@
+"""The score service keeps serving while the auth service is down."""
+
+import pytest
+from conftest import bearer
+
+
+@pytest.fixture
+def auth_stopped(stack):
+    """Stop the auth service for one test; start it again afterwards."""
+    stack.service_stop("auth")
+    yield
+    stack.service_start("auth")
+    stack.service_wait("auth")
+
+
+def test_score_answers_and_api_gives_json_502_while_auth_is_down(gateway, login, request):
+    access = login()["access_token"]
+    request.getfixturevalue("auth_stopped")
+
+    score = gateway.get("/score", params={"offset": 0}, headers=bearer(access))
+    api = gateway.get("/api/me/", headers=bearer(access))
+
+    assert score.status_code == 200
+    assert api.status_code == 502
+    assert api.json() == {"detail": "The upstream service is unavailable."}

@@ -1,0 +1,135 @@
+"""The gateway's own behaviour: routing, JSON errors, request IDs, headers."""
+
+import re
+import time
+
+import httpx
+import pytest
+from conftest import PASSWORD
+
+
+def test_health_is_answered_by_the_gateway(gateway):
+    response = gateway.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/api/health/", "/score/health"])
+def test_each_service_health_is_reachable_through_the_gateway(gateway, path):
+    response = gateway.get(path)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_path_outside_the_known_prefixes_is_a_json_404(gateway):
+    response = gateway.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_apps_own_404_passes_through_unchanged(gateway):
+    response = gateway.get("/score/no-such-page")
+    assert response.status_code == 404
+    # FastAPI's body, not the gateway's {"detail": "Not found."}: proxy_intercept_errors is off.
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_body_over_one_megabyte_is_a_json_413(gateway):
+    response = gateway.post(
+        "/api/register/",
+        content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large (limit 1 MB)."}
+
+
+def test_login_over_the_gateway_rate_is_a_json_429(strict_gateway):
+    statuses = []
+    for _ in range(3):
+        response = strict_gateway.post(
+            "/api/login/", json={"email": "nobody@example.com", "password": PASSWORD}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [401, 401, 429]
+    assert response.json() == {"detail": "Too many requests. Try again later."}
+
+
+def test_request_id_given_by_the_client_is_echoed(gateway):
+    response = gateway.get("/score/health", headers={"X-Request-ID": "e2e-given-id-42"})
+    assert response.headers["X-Request-ID"] == "e2e-given-id-42"
+
+
+def test_request_id_is_generated_when_the_client_sends_none(gateway):
+    first = gateway.get("/api/health/").headers["X-Request-ID"]
+    second = gateway.get("/api/health/").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert first != second
+
+
+def test_request_id_that_could_forge_log_fields_is_replaced(gateway):
+    response = gateway.get("/health", headers={"X-Request-ID": 'x" forged=1'})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_request_id_is_logged_by_the_gateway(gateway, stack):
+    gateway.get("/api/health/", headers={"X-Request-ID": "e2e-logged-id-7"})
+    # nginx writes the access log line just after the response: wait for it, briefly.
+    log = stack.logs / "gateway.log"
+    deadline = time.monotonic() + 10
+    while "request_id=e2e-logged-id-7" not in log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "request ID not in the gateway's access log"
+        time.sleep(0.05)
+
+
+def test_security_headers_are_set_once(gateway):
+    response = gateway.get("/admin/login/")
+    assert response.headers.get_list("X-Frame-Options") == ["DENY"]
+    assert response.headers.get_list("X-Content-Type-Options") == ["nosniff"]
+
+
+def test_json_is_gzipped_for_clients_that_accept_it(gateway):
+    response = gateway.get("/api/schema/", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+
+
+@pytest.mark.parametrize(
+    ("path", "marker"),
+    [
+        ("/api/docs/", "swagger"),
+        ("/api/redoc/", "redoc"),
+        ("/score/docs", "swagger"),
+        ("/admin/login/", "csrfmiddlewaretoken"),
+    ],
+)
+def test_docs_and_admin_pages_load_through_the_gateway(gateway, path, marker):
+    response = gateway.get(path)
+    assert response.status_code == 200
+    assert marker in response.text.lower()
+
+
+def test_admin_static_files_are_served_through_the_gateway(gateway):
+    response = gateway.get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+
+
+def test_superuser_reaches_the_lifetime_settings_in_the_admin(stack):
+    # A client of its own: the admin's session cookie must not follow the other tests.
+    with httpx.Client(base_url=stack.url, timeout=30) as browser:
+        page = browser.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        login = browser.post(
+            "/admin/login/?next=/admin/constance/config/",
+            data={
+                "username": "admin@example.com",
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": token,
+            },
+            headers={"Origin": stack.url, "Referer": f"{stack.url}/admin/login/"},
+            follow_redirects=True,
+        )
+    assert login.status_code == 200
+    assert "ACCESS_TOKEN_LIFETIME" in login.text

@@ -1,0 +1,41 @@
+"""Access tokens across the two services, and lifetimes changed in constance."""
+
+import time
+
+from conftest import bearer, claims
+
+
+def test_access_token_from_login_works_on_score(gateway, login):
+    tokens = login()
+    response = gateway.get("/score", params={"offset": 0}, headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200
+    assert response.json() == {"offset": 0, "home": 0, "away": 0}
+
+
+def test_score_refuses_a_request_without_token(gateway):
+    response = gateway.get("/score", params={"offset": 0})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "detail" in response.json()
+
+
+def test_lifetime_change_applies_to_the_next_login_without_restart(login, access_lifetime):
+    access_lifetime(7)
+    token = claims(login()["access_token"])
+    assert token["exp"] - token["iat"] == 7
+
+
+def test_expired_access_token_is_refused_by_both_services(gateway, login, access_lifetime):
+    access_lifetime(4)
+    access = login()["access_token"]
+    assert gateway.get("/api/me/", headers=bearer(access)).status_code == 200
+    assert gateway.get("/score", params={"offset": 0}, headers=bearer(access)).status_code == 200
+
+    # The suite's one real sleep: past `exp` (the stack runs with JWT_LEEWAY=0).
+    time.sleep(max(0.0, claims(access)["exp"] - time.time()) + 1.0)
+
+    me = gateway.get("/api/me/", headers=bearer(access))
+    score = gateway.get("/score", params={"offset": 0}, headers=bearer(access))
+    assert (me.status_code, score.status_code) == (401, 401)
+    assert me.headers["WWW-Authenticate"].startswith("Bearer")
+    assert score.headers["WWW-Authenticate"] == "Bearer"

@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""The whole stack as local processes, without Docker: `make env`, `make run`, and e2e/.
+
+Subcommands (standard library only, so it runs before any virtualenv exists):
+  env                  write .env from .env.example with fresh secrets; never overwrite it
+  check                create .env when missing, and stop with a hint when nginx is missing
+  run [--venv NAME]    gunicorn (auth), uvicorn (score) and nginx with gateway/'s template,
+                       in the foreground; Ctrl-C stops all three
+  manage [--venv NAME] ARGS...
+                       `python manage.py ARGS...` of the auth service, with the same settings
+                       as `run` (e.g. `manage createsuperuser`, `manage constance list`)
+
+Settings: .env, then the process environment on top (variables already set win). The e2e
+suite imports this module and starts the same `Stack` on free ports with its own settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_EXAMPLE = ROOT / ".env.example"
+ENV_FILE = ROOT / ".env"
+GATEWAY_TEMPLATE = ROOT / "gateway" / "default.conf.template"
+AUTH_DIR = ROOT / "auth-service"
+SCORE_DIR = ROOT / "score-service"
+
+# The only names substituted in the template, as NGINX_ENVSUBST_FILTER does under compose:
+# nginx's own variables ($host, $request_id, ...) must survive rendering.
+TEMPLATE_VARIABLES = (
+    "AUTH_UPSTREAM",
+    "SCORE_UPSTREAM",
+    "GATEWAY_LISTEN",
+    "GATEWAY_RATE_LIMIT",
+    "GATEWAY_RATE_BURST",
+)
+PLACEHOLDER_PREFIX = "change-me"
+NGINX_INSTALL_HINT = (
+    "nginx is not installed; `make run` needs it for the gateway.\n"
+    "  Debian/Ubuntu: sudo apt-get install nginx-light   (or: nginx)\n"
+    "  macOS:         brew install nginx\n"
+    "Or run everything in containers: make env && docker compose up --build"
+)
+READY_TIMEOUT = 90.0
+PR_SET_PDEATHSIG = 1
+
+
+# --- .env --------------------------------------------------------------------------------------
+
+
+def env_text_with_secrets(example_text: str) -> str:
+    """Return example_text with every `change-me...` value replaced by a fresh random secret.
+
+    token_urlsafe(48) gives 64 characters of [A-Za-z0-9_-]: over the 32 bytes JWT_SECRET
+    needs, and safe inside a URL (compose builds DATABASE_URL from POSTGRES_PASSWORD).
+    """
+    lines = []
+    for line in example_text.splitlines(keepends=True):
+        name, sep, value = line.partition("=")
+        if (
+            sep
+            and not line.lstrip().startswith("#")
+            and value.strip().startswith(PLACEHOLDER_PREFIX)
+        ):
+            line = f"{name}={secrets.token_urlsafe(48)}\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def env_file_create(*, example: Path = ENV_EXAMPLE, target: Path = ENV_FILE) -> bool:
+    """Write target from example with fresh secrets. Return False (and write nothing) if it
+    already exists."""
+    text = env_text_with_secrets(example.read_text(encoding="utf-8"))
+    try:
+        # "x": never overwrite, even if a file appears between a check and the write.
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        return False
+    target.chmod(0o600)
+    return True
+
+
+def env_file_read(path: Path) -> dict[str, str]:
+    """Return the NAME=value pairs of a .env file (comments and blank lines skipped; one
+    level of matching quotes around a value removed, as docker compose does)."""
+    values = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name = name.removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+def env_ensure() -> None:
+    """Create .env when missing, and say so."""
+    if env_file_create():
+        print(f"stack: created {ENV_FILE.name} from {ENV_EXAMPLE.name} with fresh secrets")
+
+
+def settings_local(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the settings of a local run: .env, with the process environment on top."""
+    return {**env_file_read(ENV_FILE), **environ}
+
+
+# --- nginx -------------------------------------------------------------------------------------
+
+
+def nginx_find() -> str | None:
+    """Return the nginx binary's path, or None. Debian puts it in /usr/sbin, which is not on
+    an ordinary user's PATH."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def template_render(template: str, values: Mapping[str, str]) -> str:
+    """Return template with ${NAME} replaced for the TEMPLATE_VARIABLES only.
+
+    Raises KeyError naming a template variable that has no value.
+    """
+    missing = [name for name in TEMPLATE_VARIABLES if not values.get(name)]
+    if missing:
+        raise KeyError(f"gateway template variables without a value: {', '.join(missing)}")
+    pattern = re.compile(r"\$\{(" + "|".join(TEMPLATE_VARIABLES) + r")\}")
+    return pattern.sub(lambda m: values[m.group(1)], template)
+
+
+def nginx_prefix_write(prefix: Path, *, nginx: str, values: Mapping[str, str]) -> Path:
+    """Write the gateway's configuration under prefix; return the main nginx.conf's path.
+
+    The main file plays the official image's /etc/nginx/nginx.conf: it includes the
+    rendered template inside `http {}`, and keeps every path nginx writes under prefix, so
+    no root-owned directory is needed.
+    """
+    (prefix / "default.conf").write_text(
+        template_render(GATEWAY_TEMPLATE.read_text(encoding="utf-8"), values), encoding="utf-8"
+    )
+    built = subprocess.run(  # noqa: S603  (our own nginx binary, fixed arguments)
+        [nginx, "-V"], capture_output=True, text=True, check=True
+    ).stderr
+    temp_paths = [f"client_body_temp_path {prefix}/temp/client_body;"]
+    for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
+        if f"--without-http_{module}_module" not in built:
+            temp_paths.append(f"{module}_temp_path {prefix}/temp/{module};")
+    (prefix / "temp").mkdir(exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        "# Written by scripts/stack.py: the gateway is default.conf beside this file.\n"
+        "daemon off;\n"
+        "worker_processes 2;\n"
+        f"pid {prefix}/nginx.pid;\n"
+        "error_log stderr warn;\n"
+        "events { worker_connections 512; }\n"
+        "http {\n"
+        "    default_type application/octet-stream;\n"
+        "    keepalive_timeout 65;\n"
+        + "".join(f"    {line}\n" for line in temp_paths)
+        + f"    include {prefix}/default.conf;\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 8000
+    auth: int = 8001
+    score: int = 8002
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    cwd: Path
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+
+
+def _stop_with_parent() -> None:
+    """Runs in each child before exec: on Linux, ask the kernel for SIGTERM when the launcher
+    dies, so that a killed `make run` or test session leaves no orphan servers behind."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class StackError(RuntimeError):
+    """A program of the stack failed to start or to become healthy."""
+
+
+@dataclass
+class Stack:
+    """gunicorn, uvicorn and nginx as child processes, each in its own process group.
+
+    settings: the environment given to every program (secrets, DATABASE_URL, ...).
+    venv: the virtualenv folder name inside each service folder (.venv, .venv-3.12).
+    logs: a folder for one log file per program; None lets them write to this terminal.
+    """
+
+    settings: Mapping[str, str]
+    venv: str = ".venv"
+    ports: Ports = field(default_factory=Ports)
+    logs: Path | None = None
+    host: str = "127.0.0.1"
+    services: dict[str, Service] = field(default_factory=dict, init=False)
+    prefix: Path | None = field(default=None, init=False)
+    nginx: str = field(default="nginx", init=False)
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL."""
+        return f"http://{self.host}:{self.ports.gateway}"
+
+    def python(self, service_dir: Path) -> str:
+        """Return the interpreter of service_dir's virtualenv; raise StackError if absent."""
+        python = service_dir / self.venv / "bin" / "python"
+        if not python.exists():
+            raise StackError(f"{python} is missing: build it with `make install VENV={self.venv}`")
+        return str(python)
+
+    def environment(self) -> dict[str, str]:
+        """Return the environment of every program: ours, then the stack's settings."""
+        env = {**os.environ, **self.settings}
+        env.update(
+            GUNICORN_BIND=f"{self.host}:{self.ports.auth}",
+            AUTH_UPSTREAM=f"{self.host}:{self.ports.auth}",
+            SCORE_UPSTREAM=f"{self.host}:{self.ports.score}",
+            GATEWAY_LISTEN=f"{self.host}:{self.ports.gateway}",
+            PYTHONUNBUFFERED="1",
+        )
+        # .env.example's values, for a .env written before these two existed (or left empty).
+        env["GATEWAY_RATE_LIMIT"] = env.get("GATEWAY_RATE_LIMIT") or "10r/s"
+        env["GATEWAY_RATE_BURST"] = env.get("GATEWAY_RATE_BURST") or "20"
+        return env
+
+    def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run the auth service's `manage.py args` with the stack's settings; raise
+        CalledProcessError when it fails."""
+        return subprocess.run(  # noqa: S603  (our own venv's python, our arguments)
+            [self.python(AUTH_DIR), "manage.py", *args],
+            cwd=AUTH_DIR,
+            env=self.environment(),
+            check=True,
+            text=True,
+            capture_output=capture,
+        )
+
+    def prepare(self) -> None:
+        """Migrate, create the superuser when configured, collect the static files."""
+        self.manage("migrate", "--noinput", *([] if self.logs is None else ["-v", "0"]))
+        self.manage("ensure_superuser")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+
+    def define(self, nginx: str) -> None:
+        """Describe the three programs (and render nginx's configuration)."""
+        env = self.environment()
+        self.nginx = nginx
+        self.prefix = Path(tempfile.mkdtemp(prefix="gateway-"))
+        # nginx's workers drop root for `nobody`, who must reach the temp folders inside.
+        self.prefix.chmod(0o755)
+        conf = nginx_prefix_write(self.prefix, nginx=nginx, values=env)
+        base = f"http://{self.host}"
+        self.services = {
+            "auth": Service(
+                "auth",
+                [self.python(AUTH_DIR), "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
+                AUTH_DIR,
+                f"{base}:{self.ports.auth}/api/health/",
+            ),
+            "score": Service(
+                "score",
+                [
+                    self.python(SCORE_DIR),
+                    "-m",
+                    "uvicorn",
+                    "app.main:app",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.ports.score),
+                    "--proxy-headers",
+                ],
+                SCORE_DIR,
+                f"{base}:{self.ports.score}/score/health",
+            ),
+            "gateway": Service(
+                "gateway",
+                [nginx, "-p", str(self.prefix), "-c", str(conf), "-e", "stderr"],
+                self.prefix,
+                f"{base}:{self.ports.gateway}/health",
+            ),
+        }
+
+    def start(self, nginx: str) -> None:
+        """Prepare the auth service's database, then start every program and wait until each
+        answers its health URL. Raise StackError (after stopping what started) otherwise."""
+        self.define(nginx)
+        try:
+            self.prepare()
+            for name in self.services:
+                self.service_start(name)
+            for name in self.services:
+                self.service_wait(name)
+        except BaseException:
+            self.stop()
+            raise
+
+    def service_start(self, name: str) -> None:
+        """Start one program (auth, score, gateway) and return at once."""
+        service = self.services[name]
+        if self.logs is not None:
+            self.logs.mkdir(parents=True, exist_ok=True)
+            service.log = (self.logs / f"{name}.log").open("ab")
+        service.process = subprocess.Popen(  # noqa: S603  (fixed commands, see define)
+            service.command,
+            cwd=service.cwd,
+            env=self.environment(),
+            stdout=service.log,
+            stderr=subprocess.STDOUT if service.log else None,
+            start_new_session=True,  # its own group: we decide the stopping order
+            preexec_fn=_stop_with_parent,  # single-threaded callers: safe before exec
+        )
+
+    def service_wait(self, name: str, timeout: float = READY_TIMEOUT) -> None:
+        """Return once the program answers 200 on its health URL; raise StackError if it
+        exits or does not answer within timeout seconds."""
+        service = self.services[name]
+        deadline = time.monotonic() + timeout
+        while True:
+            if service.process is None or service.process.poll() is not None:
+                raise StackError(f"{name} exited during start{self.log_hint(name)}")
+            try:
+                with urllib.request.urlopen(service.health_url, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} not healthy after {timeout:.0f}s{self.log_hint(name)}")
+            time.sleep(0.2)
+
+    def log_hint(self, name: str) -> str:
+        if self.logs is None:
+            return " (see its output above)"
+        return f"; log: {self.logs / (name + '.log')}"
+
+    def service_stop(self, name: str, timeout: float = 15.0) -> None:
+        """Stop one program: SIGTERM to it (gunicorn, uvicorn and nginx stop their own workers
+        gracefully), then SIGKILL to its whole group after timeout seconds."""
+        service = self.services.get(name)
+        if service is None or service.process is None:
+            return
+        process = service.process
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        service.process = None
+        if service.log is not None:
+            service.log.close()
+            service.log = None
+
+    def stop(self) -> None:
+        """Stop every program, the gateway first, and remove nginx's folder."""
+        for name in reversed(list(self.services)):
+            self.service_stop(name)
+        if self.prefix is not None:
+            shutil.rmtree(self.prefix, ignore_errors=True)
+            self.prefix = None
+
+    def exited(self) -> list[str]:
+        """Return the names of programs that have stopped on their own."""
+        return [
+            f"{s.name} (exit code {s.process.returncode})"
+            for s in self.services.values()
+            if s.process is not None and s.process.poll() is not None
+        ]
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def command_env() -> int:
+    if env_file_create():
+        print(f"Wrote {ENV_FILE.name} from {ENV_EXAMPLE.name} with fresh random secrets.")
+    else:
+        print(f"{ENV_FILE.name} exists; left unchanged (delete it to generate a new one).")
+    return 0
+
+
+def command_check() -> int:
+    env_ensure()
+    if nginx_find() is None:
+        print(NGINX_INSTALL_HINT, file=sys.stderr)
+        return 1
+    return 0
+
+
+def command_manage(venv: str, args: list[str]) -> int:
+    env_ensure()
+    stack = Stack(settings=settings_local(os.environ), venv=venv)
+    try:
+        stack.manage(*args)
+    except subprocess.CalledProcessError as e:
+        return e.returncode
+    return 0
+
+
+def command_run(venv: str) -> int:
+    if command_check():
+        return 1
+    settings = settings_local(os.environ)
+    port = int(settings.get("GATEWAY_PORT") or 8000)
+    stack = Stack(settings=settings, venv=venv, ports=Ports(gateway=port))
+
+    def stop_on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C, kill and a closed terminal all stop the stack the same way (SIGINT explicitly:
+    # a shell may have started us with it ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop_on_signal)
+    try:
+        stack.start(nginx_find() or "nginx")
+        url = f"http://localhost:{port}"
+        print(
+            f"\nThe stack is up (Ctrl-C stops it):\n"
+            f"  API        {url}/api/   (walkthrough: README.md; health: {url}/health)\n"
+            f"  API docs   {url}/api/docs/   {url}/api/redoc/   {url}/score/docs\n"
+            f"  Admin      {url}/admin/   (token lifetimes: Constance > Config)\n"
+            f"  Superuser  set DJANGO_SUPERUSER_EMAIL/PASSWORD in .env and restart, or\n"
+            f"             python3 scripts/stack.py manage createsuperuser\n",
+            flush=True,
+        )
+        while not (gone := stack.exited()):
+            time.sleep(0.5)
+        print(f"stack: {', '.join(gone)} stopped; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstack: stopping", flush=True)
+        return 0
+    except (StackError, subprocess.CalledProcessError, KeyError) as e:
+        print(f"stack: {e}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("env", help="write .env from .env.example with fresh secrets")
+    sub.add_parser("check", help="create .env when missing; fail when nginx is missing")
+    run = sub.add_parser("run", help="run the stack in the foreground")
+    run.add_argument("--venv", default=".venv")
+    manage = sub.add_parser("manage", help="the auth service's manage.py with the run settings")
+    manage.add_argument("--venv", default=".venv")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    if options.command == "env":
+        return command_env()
+    if options.command == "check":
+        return command_check()
+    if options.command == "manage":
+        return command_manage(options.venv, options.args)
+    return command_run(options.venv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
