@@ -9,3 +9,6 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # X-Forwarded-Proto is trusted only from these addresses: the gateway.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
+# gunicorn 27's runtime control socket defaults to a file in $HOME; the container's user has
+# no home and nothing here uses the socket.
+control_socket_disable = True
