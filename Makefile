@@ -39,7 +39,7 @@ $(SCORE_VENV): score-service/requirements-dev.txt
 .PHONY: help install env run lint fmt test test-score test-auth test-e2e bench lock
 
 help:  ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
 
