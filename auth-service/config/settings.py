@@ -94,6 +94,9 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
 
 INSTALLED_APPS = [
+    # First: an app's management command overrides those of the apps after it, and accounts
+    # has its own createsuperuser.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -104,7 +107,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "constance",
-    "accounts",
 ]
 
 MIDDLEWARE = [

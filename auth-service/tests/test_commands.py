@@ -35,6 +35,13 @@ def test_ensure_superuser_creates_the_superuser_from_the_environment(superuser_e
     assert admin.check_password(PASSWORD)
 
 
+def test_createsuperuser_refuses_an_email_taken_in_another_case(superuser_env):
+    User.objects.create_user(email="Root@Example.com", password=PASSWORD)
+
+    with pytest.raises(CommandError, match="email address is already taken"):
+        call_command("createsuperuser", interactive=False, stdout=StringIO())
+
+
 def test_ensure_superuser_leaves_an_existing_user_alone(superuser_env, monkeypatch):
     run("ensure_superuser")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "An0ther-Passw0rd!")
