@@ -1,6 +1,7 @@
-"""URLs of the auth service. Under /api/, errors are JSON, 404 and 500 included."""
+"""URLs of the auth service. Under /api/, errors are JSON, 400, 404 and 500 included."""
 
 from django.contrib import admin
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views import defaults
@@ -15,8 +16,28 @@ urlpatterns = [
 ]
 
 
+# Requests Django refuses before any view runs (SuspiciousOperation), as the client should read
+# them; any other cause is a plain "Bad request.".
+BAD_REQUEST_DETAILS = {
+    DisallowedHost: "Host header is not allowed.",
+    RequestDataTooBig: "Request body is too large.",
+    TooManyFieldsSent: "Request has too many fields.",
+}
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 raised by Django itself: JSON under /api/, Django's page elsewhere (admin)."""
+    if _is_api(request):
+        detail = next(
+            (text for kind, text in BAD_REQUEST_DETAILS.items() if isinstance(exception, kind)),
+            "Bad request.",
+        )
+        return JsonResponse({"detail": detail}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -33,5 +54,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+handler400 = bad_request
 handler404 = page_not_found
 handler500 = server_error

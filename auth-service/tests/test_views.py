@@ -427,6 +427,34 @@ def test_unknown_api_path_gets_a_json_404(api_client):
     assert response.json() == {"detail": "Not found."}
 
 
+def test_host_not_in_allowed_hosts_gets_a_json_400(api_client):
+    response = api_client.get("/api/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Host header is not allowed."}
+
+
+def test_body_over_the_upload_limit_gets_a_json_400(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = post(api_client, "/api/login/", {"email": "x@example.com", "password": "x" * 2048})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is too large."}
+
+
+def test_form_with_too_many_fields_gets_a_json_400(api_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"field{i}=1" for i in range(11))
+
+    response = api_client.post(
+        "/api/login/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request has too many fields."}
+
+
 def test_unknown_path_outside_the_api_gets_an_html_404(api_client):
     response = api_client.get("/nothing-here/")
 
