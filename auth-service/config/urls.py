@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
+from django.urls import include, is_valid_path, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -41,9 +41,17 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """404: JSON under /api/, Django's page elsewhere (admin)."""
+    """404: JSON under /api/, Django's page elsewhere (admin).
+
+    A POST, PUT or PATCH to an API URL without its trailing slash is not redirected (see
+    config/middleware.py); the message names the right URL instead.
+    """
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        detail = "Not found."
+        urlconf = getattr(request, "urlconf", None)
+        if not request.path_info.endswith("/") and is_valid_path(f"{request.path_info}/", urlconf):
+            detail = f"Not found. Did you mean {request.path}/ (with a trailing slash)?"
+        return JsonResponse({"detail": detail}, status=404)
     return defaults.page_not_found(request, exception)
 
 

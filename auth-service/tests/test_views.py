@@ -427,6 +427,22 @@ def test_unknown_api_path_gets_a_json_404(api_client):
     assert response.json() == {"detail": "Not found."}
 
 
+def test_post_without_the_trailing_slash_gets_a_json_404_naming_the_url(api_client, user):
+    response = post(api_client, "/api/login", {"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Not found. Did you mean /api/login/ (with a trailing slash)?"
+    }
+
+
+def test_get_without_the_trailing_slash_is_still_redirected(api_client):
+    response = api_client.get("/api/health")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/health/"
+
+
 def test_host_not_in_allowed_hosts_gets_a_json_400(api_client):
     response = api_client.get("/api/health/", HTTP_HOST="evil.example")
 
