@@ -124,6 +124,14 @@ def test_login_accepts_the_email_in_any_case(api_client, user):
     assert login(api_client, email="Player@EXAMPLE.com")["access_token"]
 
 
+def test_login_accepts_a_registered_email_with_a_non_ascii_capital(api_client):
+    # "İ" passes Django's email validator; Python and the database lower it differently.
+    email = "İvan@example.com"
+    post(api_client, "/api/register/", {"email": email, "password": PASSWORD})
+
+    assert login(api_client, email=email)["access_token"]
+
+
 @pytest.mark.parametrize(
     ("email", "password"),
     [
