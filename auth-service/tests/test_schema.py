@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 import yaml
+from accounts.parsers import NOT_AN_OBJECT
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,22 @@ def test_schema_documents_the_errors_of_refresh(api_client):
         "401",
         "429",
     }
+
+
+def test_schema_documents_the_detail_body_of_every_400(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    bad_requests = [
+        operation["responses"]["400"]["content"]["application/json"]["examples"]
+        for path in schema["paths"].values()
+        for operation in path.values()
+        if "400" in operation["responses"]
+    ]
+    assert len(bad_requests) == 6  # register, login, refresh, logout, PUT and PATCH me
+    assert all(
+        examples["NotAJSONObject"]["value"] == {"detail": NOT_AN_OBJECT}
+        for examples in bad_requests
+    )
 
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
