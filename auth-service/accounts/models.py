@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -13,12 +14,15 @@ class UserManager(BaseUserManager):
         """Return the user whose email matches case-insensitively (login, admin, commands).
 
         Filters on Lower("email") so that the query uses the unique index of the constraint.
+        Both sides are lowered by the database, as in that constraint: Python's str.lower()
+        differs from the database's LOWER() for some letters (SQLite lowers only ASCII; "İ"
+        is "i̇" in Python, "i" in PostgreSQL), and such an email could never log in.
         """
-        return self.alias(email_lower=Lower("email")).get(email_lower=email.lower())
+        return self.alias(email_lower=Lower("email")).get(email_lower=Lower(Value(email)))
 
     def email_taken(self, email: str, *, exclude_pk: int | None = None) -> bool:
         """Return whether another user already has `email`, compared case-insensitively."""
-        users = self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        users = self.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
         if exclude_pk is not None:
             users = users.exclude(pk=exclude_pk)
         return users.exists()

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import serializers, services
 from accounts.exceptions import Unauthorized
+from accounts.parsers import NOT_AN_OBJECT
 from accounts.throttles import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -38,13 +39,19 @@ def _error(description: str, *examples: str) -> OpenApiResponse:
 def _field_errors(description: str, example: dict) -> OpenApiResponse:
     return OpenApiResponse(
         OpenApiTypes.OBJECT,
-        description=f"{description} A map of field name to a list of messages.",
-        examples=[OpenApiExample("Field errors", value=example)],
+        description=(
+            f"{description} A map of field name to a list of messages; a body that is not a "
+            'JSON object gets `{"detail": "..."}` instead.'
+        ),
+        examples=[
+            OpenApiExample("Field errors", value=example),
+            OpenApiExample("Not a JSON object", value={"detail": NOT_AN_OBJECT}),
+        ],
     )
 
 
 MALFORMED = _field_errors(
-    "Malformed body: not a JSON object, a missing field or a value of the wrong shape.",
+    "Malformed body: a missing field or a value of the wrong shape.",
     {"refresh_token": ["Must be a valid UUID."]},
 )
 THROTTLED = _error(

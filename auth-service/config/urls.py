@@ -1,8 +1,9 @@
-"""URLs of the auth service. Under /api/, errors are JSON, 404 and 500 included."""
+"""URLs of the auth service. Under /api/, errors are JSON, 400, 404 and 500 included."""
 
 from django.contrib import admin
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
+from django.urls import include, is_valid_path, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -20,14 +21,42 @@ urlpatterns = [
 ]
 
 
+# Requests Django refuses before any view runs (SuspiciousOperation), as the client should read
+# them; any other cause is a plain "Bad request.".
+BAD_REQUEST_DETAILS = {
+    DisallowedHost: "Host header is not allowed.",
+    RequestDataTooBig: "Request body is too large.",
+    TooManyFieldsSent: "Request has too many fields.",
+}
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """404: JSON under /api/, Django's page elsewhere (admin)."""
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 raised by Django itself: JSON under /api/, Django's page elsewhere (admin)."""
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        detail = next(
+            (text for kind, text in BAD_REQUEST_DETAILS.items() if isinstance(exception, kind)),
+            "Bad request.",
+        )
+        return JsonResponse({"detail": detail}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON under /api/, Django's page elsewhere (admin).
+
+    A POST, PUT or PATCH to an API URL without its trailing slash is not redirected (see
+    config/middleware.py); the message names the right URL instead.
+    """
+    if _is_api(request):
+        detail = "Not found."
+        urlconf = getattr(request, "urlconf", None)
+        if not request.path_info.endswith("/") and is_valid_path(f"{request.path_info}/", urlconf):
+            detail = f"Not found. Did you mean {request.path}/ (with a trailing slash)?"
+        return JsonResponse({"detail": detail}, status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -38,5 +67,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+handler400 = bad_request
 handler404 = page_not_found
 handler500 = server_error

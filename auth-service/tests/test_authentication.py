@@ -107,6 +107,13 @@ def test_token_of_a_deleted_user_is_refused(api_client, user, make_token):
     assert_refused(api_client.get(ME, **bearer(token)), "User not found.")
 
 
+def test_token_whose_user_id_no_database_integer_holds_is_refused(api_client, make_token):
+    # A 30-digit sub passes the token checks; the lookup must answer "no user", not crash.
+    token = make_token(10**30)
+
+    assert_refused(api_client.get(ME, **bearer(token)), "User not found.")
+
+
 def test_token_of_an_inactive_user_is_refused(api_client, user, make_token):
     user.is_active = False
     user.save()

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 import yaml
+from accounts.parsers import NOT_AN_OBJECT
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,22 @@ def test_schema_documents_the_errors_of_refresh(api_client):
     }
 
 
+def test_schema_documents_the_detail_body_of_every_400(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    bad_requests = [
+        operation["responses"]["400"]["content"]["application/json"]["examples"]
+        for path in schema["paths"].values()
+        for operation in path.values()
+        if "400" in operation["responses"]
+    ]
+    assert len(bad_requests) == 6  # register, login, refresh, logout, PUT and PATCH me
+    assert all(
+        examples["NotAJSONObject"]["value"] == {"detail": NOT_AN_OBJECT}
+        for examples in bad_requests
+    )
+
+
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
 def test_documentation_pages_use_local_assets_only(api_client, url):
     response = api_client.get(url)
@@ -60,3 +77,10 @@ def test_documentation_pages_use_local_assets_only(api_client, url):
     assert response.status_code == 200
     assert b"/static/drf_spectacular_sidecar/" in response.content
     assert re.findall(rb'(?:src|href)="(?:https?:)?//[^"]*"', response.content) == []
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_documentation_ignores_a_stale_authorization_header(api_client, url):
+    response = api_client.get(url, HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+
+    assert response.status_code == 200

@@ -124,6 +124,14 @@ def test_login_accepts_the_email_in_any_case(api_client, user):
     assert login(api_client, email="Player@EXAMPLE.com")["access_token"]
 
 
+def test_login_accepts_a_registered_email_with_a_non_ascii_capital(api_client):
+    # "İ" passes Django's email validator; Python and the database lower it differently.
+    email = "İvan@example.com"
+    post(api_client, "/api/register/", {"email": email, "password": PASSWORD})
+
+    assert login(api_client, email=email)["access_token"]
+
+
 @pytest.mark.parametrize(
     ("email", "password"),
     [
@@ -425,6 +433,50 @@ def test_unknown_api_path_gets_a_json_404(api_client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_post_without_the_trailing_slash_gets_a_json_404_naming_the_url(api_client, user):
+    response = post(api_client, "/api/login", {"email": user.email, "password": PASSWORD})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Not found. Did you mean /api/login/ (with a trailing slash)?"
+    }
+
+
+def test_get_without_the_trailing_slash_is_still_redirected(api_client):
+    response = api_client.get("/api/health")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/health/"
+
+
+def test_host_not_in_allowed_hosts_gets_a_json_400(api_client):
+    response = api_client.get("/api/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Host header is not allowed."}
+
+
+def test_body_over_the_upload_limit_gets_a_json_400(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = post(api_client, "/api/login/", {"email": "x@example.com", "password": "x" * 2048})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is too large."}
+
+
+def test_form_with_too_many_fields_gets_a_json_400(api_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"field{i}=1" for i in range(11))
+
+    response = api_client.post(
+        "/api/login/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request has too many fields."}
 
 
 def test_unknown_path_outside_the_api_gets_an_html_404(api_client):

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator
 
@@ -93,6 +94,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Score:
         """Return the score of the last stamp at or before ``offset``; past the end, the
         final score."""
+        # FastAPI would silently take the last of offset=1&offset=2; which one was meant?
+        given = request.query_params.getlist("offset")
+        if len(given) > 1:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("query", "offset"),
+                        "msg": "offset must be given once",
+                        "input": given,
+                    }
+                ]
+            )
         scoreboard: Scoreboard = request.app.state.scoreboard
         # No ValueError here: a loaded game starts at offset 0 and the query is >= 0.
         home, away = scoreboard.score_at(offset)

@@ -18,6 +18,8 @@ from pathlib import Path
 from app.game import generate_game
 
 _STAMP_SHAPE = '{"offset": int, "score": {"home": int, "away": int}}'
+# The arrays hold signed 64-bit integers ("q"); JSON integers have no bound.
+_INT64_MAX = 2**63 - 1
 
 
 class GameFileError(Exception):
@@ -54,6 +56,10 @@ def _stamp_fields(index: int, stamp: object) -> tuple[int, int, int]:
     if isinstance(stamp, dict) and isinstance(score := stamp.get("score"), dict):
         fields = stamp.get("offset"), score.get("home"), score.get("away")
         if all(_is_int(field) for field in fields):
+            if any(abs(field) > _INT64_MAX for field in fields):
+                raise GameFileError(
+                    f"stamp {index}: a number does not fit in 64 bits: {json.dumps(stamp)[:80]}"
+                )
             return fields
     raise GameFileError(f"stamp {index}: expected {_STAMP_SHAPE}, got {json.dumps(stamp)[:80]}")
 

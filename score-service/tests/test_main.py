@@ -80,6 +80,20 @@ def test_negative_offset_is_422(client, auth):
     assert response.json()["detail"][0]["loc"] == ["query", "offset"]
 
 
+def test_offset_given_twice_is_422(client, auth):
+    response = client.get("/score", params=[("offset", 1), ("offset", 2)], headers=auth)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["query", "offset"],
+            "msg": "offset must be given once",
+            "input": ["1", "2"],
+        }
+    ]
+
+
 def test_a_missing_token_is_checked_before_the_offset(client):
     assert client.get("/score", params={"offset": "abc"}).status_code == 401
 

@@ -114,6 +114,13 @@ def test_stamp_of_the_wrong_shape_is_refused_with_its_index(tmp_path, bad_stamp)
         scoreboard_load(write_game(tmp_path, [*GAME[:3], bad_stamp]), 5)
 
 
+def test_number_beyond_64_bits_is_refused_with_its_index(tmp_path):
+    game = [*GAME, stamp(9, 2**63, 1)]
+
+    with pytest.raises(GameFileError, match="stamp 5: a number does not fit in 64 bits"):
+        scoreboard_load(write_game(tmp_path, game), 5)
+
+
 def test_game_not_starting_at_offset_zero_is_refused(tmp_path):
     with pytest.raises(GameFileError, match="stamp 0: the game must start at offset 0, not 2"):
         scoreboard_load(write_game(tmp_path, GAME[1:]), 5)
