@@ -56,6 +56,14 @@ def test_login_over_the_gateway_rate_is_a_json_429(strict_gateway):
     assert response.json() == {"detail": "Too many requests. Try again later."}
 
 
+def test_admin_login_page_is_rate_limited_like_the_api_login(strict_gateway):
+    statuses = [strict_gateway.get("/admin/login/").status_code for _ in range(3)]
+    assert 429 in statuses
+    assert strict_gateway.get("/admin/login/").json() == {
+        "detail": "Too many requests. Try again later."
+    }
+
+
 def test_request_id_given_by_the_client_is_echoed(gateway):
     response = gateway.get("/score/health", headers={"X-Request-ID": "e2e-given-id-42"})
     assert response.headers["X-Request-ID"] == "e2e-given-id-42"

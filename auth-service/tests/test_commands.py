@@ -89,5 +89,11 @@ def test_purge_command_keeps_recently_revoked_tokens(user, pair):
     assert RefreshToken.objects.count() == 1
 
 
+@pytest.mark.parametrize("option", ["--batch-size=0", "--revoked-days=-1"])
+def test_purge_command_refuses_a_meaningless_count(option):
+    with pytest.raises(CommandError, match="must be at least"):
+        run("purge_refresh_tokens", option)
+
+
 def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())

@@ -1,8 +1,21 @@
+import argparse
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.services import refresh_tokens_purge
+
+
+def _count(minimum: int):
+    """An argparse type: an int of at least `minimum`, so a bad value is a usage error."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
 
 
 class Command(BaseCommand):
@@ -13,8 +26,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--revoked-days", type=int, default=7, metavar="DAYS")
-        parser.add_argument("--batch-size", type=int, default=1000, metavar="N")
+        parser.add_argument("--revoked-days", type=_count(0), default=7, metavar="DAYS")
+        parser.add_argument("--batch-size", type=_count(1), default=1000, metavar="N")
 
     def handle(self, *args, revoked_days: int, batch_size: int, **options) -> None:
         deleted = refresh_tokens_purge(
