@@ -188,6 +188,16 @@ class LogoutView(PublicAPIView):
         return Response(serializers.LogoutOutputSerializer({"success": LOGGED_OUT}).data)
 
 
+ME_UPDATE_RESPONSES = {
+    200: serializers.UserSerializer,
+    400: _field_errors(
+        "Invalid, too long or already registered email, or too long username.",
+        {"email": ["A user with this email already exists."]},
+    ),
+    401: BAD_ACCESS_TOKEN,
+}
+
+
 class MeView(APIView):
     """The current user, authenticated by an access token."""
 
@@ -212,14 +222,7 @@ class MeView(APIView):
         summary="Change the current user's username and/or email",
         description="Only `username` and `email` are writable; absent fields stay unchanged.",
         request=serializers.UserUpdateInputSerializer,
-        responses={
-            200: serializers.UserSerializer,
-            400: _field_errors(
-                "Invalid, too long or already registered email, or too long username.",
-                {"email": ["A user with this email already exists."]},
-            ),
-            401: BAD_ACCESS_TOKEN,
-        },
+        responses=ME_UPDATE_RESPONSES,
     )
     def put(self, request: Request) -> Response:
         return self._update(request)
@@ -229,14 +232,7 @@ class MeView(APIView):
         summary="Change the current user's username and/or email",
         description="Same as PUT: only `username` and `email`; absent fields stay unchanged.",
         request=serializers.UserUpdateInputSerializer,
-        responses={
-            200: serializers.UserSerializer,
-            400: _field_errors(
-                "Invalid, too long or already registered email, or too long username.",
-                {"username": ["Ensure this field has no more than 150 characters."]},
-            ),
-            401: BAD_ACCESS_TOKEN,
-        },
+        responses=ME_UPDATE_RESPONSES,
     )
     def patch(self, request: Request) -> Response:
         return self._update(request)
