@@ -63,17 +63,10 @@ def postgres_database_drop(python: str, url: str) -> None:
 
 
 def _postgres_run(python: str, url: str, statement: str) -> None:
-    # The auth service's own driver (psycopg 3, or psycopg2), from its virtualenv: the
-    # top-level tools venv has no database driver.
+    # The auth service's own driver (psycopg), from its virtualenv: the top-level tools venv
+    # has no database driver.
     script = (
-        "import sys\n"
-        "try:\n"
-        "    import psycopg\n"
-        "    c = psycopg.connect(sys.argv[1], autocommit=True)\n"
-        "except ImportError:\n"
-        "    import psycopg2\n"
-        "    c = psycopg2.connect(sys.argv[1]); c.autocommit = True\n"
-        "c.cursor().execute(sys.argv[2])\n"
+        "import sys, psycopg; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
     )
     subprocess.run([python, "-c", script, url, statement], check=True)
 
