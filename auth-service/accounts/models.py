@@ -81,6 +81,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def save(self, *args, **kwargs) -> None:
+        """Save; a changed password also revokes every refresh token of the user.
+
+        set_password() keeps the new raw password in `_password` until this save (Django
+        clears it before saving a mere hash upgrade at login), so a password change, in the
+        admin or anywhere else, ends the user's other sessions as Django's own do.
+        """
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            self.refresh_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
 
 class RefreshToken(models.Model):
     """One issued refresh token. The token itself is never stored, only its SHA-256 digest.

@@ -14,6 +14,7 @@ from accounts import services
 from accounts.models import RefreshToken, User
 from constance import config
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -79,6 +80,35 @@ def test_login_with_a_wrong_password_runs_the_hasher_as_often(counting_hasher):
         services.user_authenticate(email=known.email, password="Wrong-Passw0rd!")
 
     assert counting_hasher.calls == 1
+
+
+def test_password_change_revokes_every_refresh_token_of_the_user(user, pair):
+    user.set_password("An0ther-long-passphrase")
+    user.save()
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+
+def test_saving_the_user_without_a_new_password_keeps_its_refresh_tokens(user, pair):
+    services.user_update(user=user, username="Renamed")
+
+    assert stored(pair.refresh_token).revoked_at is None
+
+
+def test_password_hash_upgrade_at_login_keeps_refresh_tokens(settings, user, pair):
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "tests.conftest.CountingPasswordHasher",  # here: an older hasher to upgrade from
+    ]
+    legacy_hash = make_password(PASSWORD, hasher="counting_md5")
+    User.objects.filter(pk=user.pk).update(password=legacy_hash)
+
+    services.user_authenticate(email=user.email, password=PASSWORD)
+
+    user.refresh_from_db()
+    assert user.password.startswith("md5$")
+    assert stored(pair.refresh_token).revoked_at is None
 
 
 def test_user_authenticate_refuses_a_wrong_password(user):
