@@ -1,6 +1,7 @@
 """The score service keeps serving while the auth service is down."""
 
 import pytest
+
 from conftest import bearer
 
 

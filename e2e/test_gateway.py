@@ -5,6 +5,7 @@ import time
 
 import httpx
 import pytest
+
 from conftest import PASSWORD
 
 

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import jwt
 import pytest
-from accounts import services
-from accounts.models import User
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import User
 
 PASSWORD = "Str0ng-Passw0rd!"
 FULL_STACK = os.environ.get("REQUIRE_FULL_STACK") == "1"

@@ -3,11 +3,11 @@
 import uuid
 
 import pytest
-from accounts import services
-from accounts.models import RefreshToken, User
 from constance import config
 from django.core.management import CommandError, call_command
 
+from accounts import services
+from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,11 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from accounts import services
-from accounts.models import RefreshToken, User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts import services
+from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,9 @@ from io import StringIO
 
 import pytest
 import yaml
-from accounts.parsers import NOT_AN_OBJECT
 from django.core.management import call_command
+
+from accounts.parsers import NOT_AN_OBJECT
 
 pytestmark = pytest.mark.django_db
 

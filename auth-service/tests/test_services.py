@@ -10,8 +10,6 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
-from accounts import services
-from accounts.models import RefreshToken, User
 from constance import config
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import make_password
@@ -19,6 +17,8 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts import services
+from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -7,14 +7,14 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
+from django.conf import settings
+
 from accounts.tokens import (
     REQUIRED_CLAIMS,
     AccessTokenError,
     access_token_decode,
     access_token_encode as encode,
 )
-from django.conf import settings
-
 from tests.conftest import claims, sign
 
 ANOTHER_KEY = "another-key-that-is-also-at-least-32-bytes-long"

@@ -6,11 +6,11 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
-from accounts.models import RefreshToken, User
 from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
+from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,8 @@
 """The project's URLs plus one view that crashes, to exercise handler500."""
 
-from config.urls import handler404, handler500, urlpatterns as project_urlpatterns
 from django.urls import path
+
+from config.urls import handler404, handler500, urlpatterns as project_urlpatterns
 
 
 def crash(request):

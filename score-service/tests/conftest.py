@@ -3,9 +3,10 @@ import uuid
 
 import jwt
 import pytest
+from fastapi.testclient import TestClient
+
 from app.main import create_app
 from app.settings import Settings
-from fastapi.testclient import TestClient
 
 # At least 64 bytes: long enough for HS512 too (RFC 7518 section 3.2), so no key-length warning.
 SECRET = "test-secret-" + "0123456789abcdef" * 3 + "-padding-to-64-bytes"

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from app.auth import REQUIRED_CLAIMS, AccessClaims, access_token_decode
 
 ANOTHER_KEY = "another-secret-" + "x" * 64

@@ -9,10 +9,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
 from app.game import generate_game, get_score
 from app.main import create_app
 from app.scoreboard import GameFileError
-from fastapi.testclient import TestClient
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 GAME = generate_game(2024)  # the game the `client` fixture serves (GAME_SEED 2024)

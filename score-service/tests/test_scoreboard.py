@@ -4,6 +4,7 @@ import json
 import random
 
 import pytest
+
 from app.game import generate_game, get_score
 from app.scoreboard import GameFileError, scoreboard_from_stamps, scoreboard_load
 

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pytest
-from app.settings import Settings, SettingsError, settings_load
 from pydantic import ValidationError
+
+from app.settings import Settings, SettingsError, settings_load
 
 SECRET = "s" * 32
 
