@@ -77,7 +77,9 @@ def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
             audience=settings.JWT_AUDIENCE,
             issuer=settings.JWT_ISSUER,
             leeway=settings.JWT_LEEWAY,
-            options={"require": list(REQUIRED_CLAIMS)},
+            # strict_aud: `aud` must be the audience string the auth service writes, as the
+            # auth service itself requires, not a list that merely contains it.
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
         )
     except jwt.MissingRequiredClaimError as e:
         raise AuthenticationFailed(f"Token has no '{e.claim}' claim.") from e

@@ -144,6 +144,12 @@ def test_token_for_another_audience_is_rejected(client, make_token):
     assert_rejected(response, "Token has the wrong audience.")
 
 
+def test_token_whose_audience_is_a_list_is_rejected(client, make_token):
+    response = score_with(client, f"Bearer {make_token(aud=['game-platform', 'other'])}")
+
+    assert_rejected(response, "Token has the wrong audience.")
+
+
 def test_refresh_token_type_is_rejected(client, make_token):
     response = score_with(client, f"Bearer {make_token(token_type='refresh')}")
 
