@@ -57,6 +57,13 @@ def test_login_over_the_gateway_rate_is_a_json_429(strict_gateway):
     assert response.json() == {"detail": "Too many requests. Try again later."}
 
 
+def test_post_without_the_trailing_slash_gets_the_auth_services_json_hint(gateway):
+    response = gateway.post("/api/login", json={"email": "a@example.com", "password": "x"})
+
+    assert response.status_code == 404
+    assert "/api/login/" in response.json()["detail"]
+
+
 def test_admin_login_page_is_rate_limited_like_the_api_login(strict_gateway):
     statuses = [strict_gateway.get("/admin/login/").status_code for _ in range(3)]
     assert 429 in statuses
