@@ -420,6 +420,13 @@ def test_malformed_json_body_is_refused_with_a_clear_message(api_client):
     assert response.json()["detail"].startswith("JSON parse error")
 
 
+def test_deeply_nested_json_body_is_refused_with_a_clear_message(api_client):
+    response = api_client.post("/api/login/", "[" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - nested too deeply."}
+
+
 @pytest.mark.parametrize("body", ["[]", '"text"', "42", "null"])
 def test_json_body_that_is_not_an_object_is_refused(api_client, body):
     response = api_client.post("/api/register/", body, content_type="application/json")
