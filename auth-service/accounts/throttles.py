@@ -47,6 +47,8 @@ class LoginAccountThrottle(SimpleRateThrottle):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         if not isinstance(email, str) or not email.strip():
             return None
-        # Hashed: the cache needs a key, not the address itself.
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        # Hashed: the cache needs a key, not the address itself. surrogatepass: JSON may hold
+        # a lone surrogate ("\ud800"), which plain UTF-8 cannot encode; the serializer refuses
+        # it with a 400 after this count.
+        ident = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}

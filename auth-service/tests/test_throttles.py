@@ -102,6 +102,15 @@ def test_forwarded_header_from_an_untrusted_address_is_ignored(api_client):
     assert response.status_code == 429
 
 
+def test_login_with_a_lone_surrogate_in_the_email_is_refused_as_malformed(api_client):
+    body = '{"email": "\\ud800@example.com", "password": "Wrong-Passw0rd!"}'
+
+    response = api_client.post("/api/login/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["email"]
+
+
 def test_login_is_allowed_again_after_the_window(api_client, user):
     for _ in range(allowed("login_account")):
         attempt_login(api_client, user.email)
