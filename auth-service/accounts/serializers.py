@@ -3,6 +3,7 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN
@@ -25,6 +26,22 @@ class RefreshTokenField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+class OptionalEmailField(serializers.EmailField):
+    """An email that may be absent, but when given must be valid, in a form body too.
+
+    For form bodies DRF treats an optional field sent blank (`email=`) as absent, so PUT
+    /api/me/ with `email=` answered 200 and changed nothing, where the same JSON is a 400.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -95,7 +112,7 @@ class UserUpdateInputSerializer(serializers.Serializer):
     username = serializers.CharField(
         max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True
     )
-    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
+    email = OptionalEmailField(max_length=EMAIL_MAX_LENGTH)
 
     def validate_email(self, value: str) -> str:
         return _email_available(value, user=self.context["user"])

@@ -390,6 +390,18 @@ def test_update_me_refuses_an_invalid_email(api_client, user, pair):
     assert list(response.json()) == ["email"]
 
 
+def test_update_me_refuses_a_blank_email_in_a_form_body(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/",
+        "email=",
+        content_type="application/x-www-form-urlencoded",
+        **bearer(pair.access_token),
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["This field may not be blank."]}
+
+
 def test_update_me_never_writes_id_password_or_permissions(api_client, user, pair):
     api_client.put(
         "/api/me/",
