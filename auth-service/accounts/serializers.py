@@ -28,6 +28,18 @@ class RefreshTokenField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean: `true` or `false` in JSON (DRF's BooleanField also takes 1, "yes", "on"...).
+
+    A form body has only text, so there DRF's spellings ("true", "false", "1", "on"...) stay.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool) and not html.is_html_input(self.root.initial_data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class OptionalEmailField(serializers.EmailField):
     """An email that may be absent, but when given must be valid, in a form body too.
 
@@ -90,7 +102,7 @@ class RefreshInputSerializer(serializers.Serializer):
 
 class LogoutInputSerializer(serializers.Serializer):
     refresh_token = RefreshTokenField()
-    all = serializers.BooleanField(
+    all = StrictBooleanField(
         default=False, help_text="Also revoke every other session of this user."
     )
 

@@ -309,6 +309,31 @@ def test_logout_refuses_a_malformed_body(api_client, body):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("flag", [1, "yes", "true"])
+def test_logout_refuses_an_all_flag_that_is_not_a_json_boolean(api_client, user, flag):
+    session = login(api_client)
+
+    response = post(
+        api_client, "/api/logout/", {"refresh_token": session["refresh_token"], "all": flag}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"all": ["Must be a valid boolean."]}
+
+
+def test_logout_all_accepts_the_flag_as_text_in_a_form_body(api_client, user):
+    phone, laptop = login(api_client), login(api_client)
+    api_client.post(
+        "/api/logout/",
+        f"refresh_token={phone['refresh_token']}&all=true",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": laptop["refresh_token"]})
+
+    assert response.status_code == 401
+
+
 # --- me --------------------------------------------------------------------------------------
 
 
