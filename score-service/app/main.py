@@ -42,6 +42,12 @@ class Score(BaseModel):
     away: int
 
 
+class ErrorDetail(BaseModel):
+    """An error with one message, e.g. a refused access token."""
+
+    detail: str
+
+
 class Health(BaseModel):
     status: str
     stamps: int
@@ -84,7 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_model=Score,
         summary="The score at an offset",
         responses={
-            status.HTTP_401_UNAUTHORIZED: {"description": "Missing or invalid access token"},
+            status.HTTP_401_UNAUTHORIZED: {
+                "model": ErrorDetail,
+                "description": "Missing or invalid access token; the response carries "
+                "`WWW-Authenticate: Bearer`.",
+            },
         },
     )
     async def score_read(

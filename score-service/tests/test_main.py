@@ -134,6 +134,15 @@ def test_openapi_documents_offset_as_a_non_negative_integer(client):
     assert parameter["schema"]["minimum"] == 0
 
 
+def test_openapi_documents_the_detail_body_of_a_401(client):
+    schema = client.get("/score/openapi.json").json()
+
+    content = schema["paths"]["/score"]["get"]["responses"]["401"]["content"]
+    body = content["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ErrorDetail"}
+    assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+
+
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
