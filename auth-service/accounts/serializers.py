@@ -28,6 +28,15 @@ class RefreshTokenField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """Text given as a string: DRF's CharField also takes a JSON number and stores its digits."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictBooleanField(serializers.BooleanField):
     """A boolean: `true` or `false` in JSON (DRF's BooleanField also takes 1, "yes", "on"...).
 
@@ -58,7 +67,7 @@ class OptionalEmailField(serializers.EmailField):
 
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
     )
 
@@ -83,8 +92,8 @@ class RegisterOutputSerializer(serializers.ModelSerializer):
 
 class LoginInputSerializer(serializers.Serializer):
     # Any string: a malformed email is just another wrong login (401), not a hint.
-    email = serializers.CharField(max_length=EMAIL_MAX_LENGTH)
-    password = serializers.CharField(
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+    password = StrictCharField(
         write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
     )
 
@@ -121,9 +130,7 @@ class UserSerializer(serializers.ModelSerializer):
 class UserUpdateInputSerializer(serializers.Serializer):
     """The writable fields of /api/me/. Absent fields stay unchanged, for PUT as for PATCH."""
 
-    username = serializers.CharField(
-        max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True
-    )
+    username = StrictCharField(max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True)
     email = OptionalEmailField(max_length=EMAIL_MAX_LENGTH)
 
     def validate_email(self, value: str) -> str:

@@ -427,6 +427,22 @@ def test_update_me_refuses_a_blank_email_in_a_form_body(api_client, user, pair):
     assert response.json() == {"email": ["This field may not be blank."]}
 
 
+def test_update_me_refuses_a_username_that_is_not_a_string(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/", {"username": 0}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"username": ["Not a valid string."]}
+
+
+def test_login_refuses_a_password_that_is_not_a_string(api_client, user):
+    response = post(api_client, "/api/login/", {"email": user.email, "password": 12345678})
+
+    assert response.status_code == 400
+    assert response.json() == {"password": ["Not a valid string."]}
+
+
 def test_update_me_never_writes_id_password_or_permissions(api_client, user, pair):
     api_client.put(
         "/api/me/",
