@@ -27,18 +27,26 @@ OUR_VARIABLES = (
 )
 
 
-def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Run `code` after django.setup() in a new interpreter with only `env` set for us."""
+def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run our interpreter with `args` in the service folder, with only `env` set for us."""
     clean = {key: value for key, value in os.environ.items() if key not in OUR_VARIABLES}
-    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        [sys.executable, *args],
         cwd=SERVICE_DIR,
         env={**clean, **env},
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
+    )
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() in a new interpreter with only `env` set for us."""
+    return run_python(
+        "-c",
+        f"import django; django.setup(); {code}",
+        **{"DJANGO_SETTINGS_MODULE": "config.settings", **env},
     )
 
 
@@ -163,15 +171,13 @@ def test_argon2_is_the_default_password_hasher():
 
 
 def deploy_check(**env: str) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in OUR_VARIABLES}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=SERVICE_DIR,
-        env={**clean, "SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    return run_python(
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **{"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **env},
     )
 
 
