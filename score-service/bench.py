@@ -71,48 +71,32 @@ def per_call_seconds(statements, namespace, queries, repeats):
     return {name: (seconds - loop) / queries for name, seconds in best.items()}
 
 
-def measure_size(stamps_count, rng):
-    repeats = REPEATS[stamps_count]
+def measure(stamps_count, statements, *, queries, repeats, rng):
+    """Return (stamps, {name: seconds per call}) for each statement on a generated game."""
     stamps = generate_game(random.Random(SEED), stamps_count=stamps_count)
     namespace = {
-        "offsets": random_offsets(stamps, QUERIES, rng),
+        "offsets": random_offsets(stamps, queries, rng),
         "stamps": stamps,
         "get_score": get_score,
         "bisect_get_score": bisect_get_score,
         "bisect_right": bisect_right,
         "key": OFFSET_KEY,
+        "linear_get_score": linear_get_score,
         "scoreboard": scoreboard_from_stamps(stamps),
     }
-    return len(stamps), per_call_seconds(
-        {
-            "get_score": "get_score(stamps, offset)",
-            "bisect": "bisect_get_score(stamps, offset)",
-            "bare": "bisect_right(stamps, offset, key=key)",
-            "scoreboard": "scoreboard.score_at(offset)",
-        },
-        namespace,
-        QUERIES,
-        repeats,
-    )
+    return len(stamps), per_call_seconds(statements, namespace, queries, repeats)
 
 
-def measure_linear(stamps_count, rng):
-    stamps = generate_game(random.Random(SEED), stamps_count=stamps_count)
-    namespace = {
-        "offsets": random_offsets(stamps, LINEAR_QUERIES, rng),
-        "stamps": stamps,
-        "get_score": get_score,
-        "linear_get_score": linear_get_score,
-    }
-    return len(stamps), per_call_seconds(
-        {
-            "get_score": "get_score(stamps, offset)",
-            "linear": "linear_get_score(stamps, offset)",
-        },
-        namespace,
-        LINEAR_QUERIES,
-        LINEAR_REPEATS,
-    )
+SIZE_STATEMENTS = {
+    "get_score": "get_score(stamps, offset)",
+    "bisect": "bisect_get_score(stamps, offset)",
+    "bare": "bisect_right(stamps, offset, key=key)",
+    "scoreboard": "scoreboard.score_at(offset)",
+}
+LINEAR_STATEMENTS = {
+    "get_score": "get_score(stamps, offset)",
+    "linear": "linear_get_score(stamps, offset)",
+}
 
 
 def us(seconds):
@@ -125,9 +109,15 @@ def verdict(value, target):
 
 def main():
     rng = random.Random(SEED)
-    small_n, small = measure_size(20_000, rng)
-    large_n, large = measure_size(2_000_000, rng)
-    linear_n, linear = measure_linear(50_000, rng)
+    small_n, small = measure(
+        20_000, SIZE_STATEMENTS, queries=QUERIES, repeats=REPEATS[20_000], rng=rng
+    )
+    large_n, large = measure(
+        2_000_000, SIZE_STATEMENTS, queries=QUERIES, repeats=REPEATS[2_000_000], rng=rng
+    )
+    linear_n, linear = measure(
+        50_000, LINEAR_STATEMENTS, queries=LINEAR_QUERIES, repeats=LINEAR_REPEATS, rng=rng
+    )
 
     passes = " and ".join(f"{r} ({n:,} stamps)" for n, r in REPEATS.items())
     print(f"get_score per call, random offsets: min of {passes} passes of {QUERIES:,} calls")
