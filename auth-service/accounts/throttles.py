@@ -1,12 +1,19 @@
-"""Throttles on the shared cache (Redis when REDIS_URL is set), so limits hold across workers."""
+"""Throttles on the shared cache (Redis when REDIS_URL is set), so limits hold across workers;
+in this process's memory while Redis is down (accounts/redis_outage.py)."""
 
 import hashlib
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.redis_outage import ThrottleCache
 
-class ClientAddressThrottle(SimpleRateThrottle):
+
+class SharedRateThrottle(SimpleRateThrottle):
+    cache = ThrottleCache()
+
+
+class ClientAddressThrottle(SharedRateThrottle):
     """Counts requests per client address.
 
     X-Forwarded-For is believed only when the connection comes from FORWARDED_ALLOW_IPS (the
@@ -38,7 +45,7 @@ class RefreshThrottle(ClientAddressThrottle):
     scope = "refresh"
 
 
-class LoginAccountThrottle(SimpleRateThrottle):
+class LoginAccountThrottle(SharedRateThrottle):
     """Counts login attempts per email (lowercased), whatever address they come from."""
 
     scope = "login_account"

@@ -1,7 +1,22 @@
 """Middleware of the auth service."""
 
-from django.http import HttpRequest
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
+
+from accounts.redis_outage import REDIS_DOWN_ERRORS
+
+logger = logging.getLogger(__name__)
+
+# InterfaceError: Django's "connection already closed"; OperationalError: every failure to
+# reach PostgreSQL. Redis errors only reach here from a write (the admin's Config page): reads
+# fall back (accounts/redis_outage.py).
+DEPENDENCY_DOWN_ERRORS = (OperationalError, InterfaceError, *REDIS_DOWN_ERRORS)
+UNAVAILABLE = "The service is temporarily unavailable. Try again shortly."
+RETRY_AFTER_SECONDS = 5
 
 # Methods whose request can be repeated at another URL without losing anything.
 REDIRECTABLE_METHODS = ("GET", "HEAD")
@@ -19,3 +34,25 @@ class CommonMiddleware(common.CommonMiddleware):
         if request.method not in REDIRECTABLE_METHODS:
             return False
         return super().should_redirect_with_slash(request)
+
+
+class ServiceUnavailableMiddleware:
+    """A request that fails because PostgreSQL or Redis cannot be reached gets a JSON 503 with
+    Retry-After, not a 500: the client may try again, and nothing internal is named.
+
+    DRF re-raises what its exception handler does not know, so API views end here too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DEPENDENCY_DOWN_ERRORS):
+            return None
+        logger.warning("%s %s: a dependency is down: %r", request.method, request.path, exception)
+        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,6 +116,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.CommonMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -141,9 +144,15 @@ TEMPLATES = [
 # --- Database and cache ---------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
+    # Persistent connections, checked before each request's first query: after PostgreSQL
+    # restarts, a worker reconnects instead of failing on its dead connection. A short connect
+    # timeout bounds what a request waits while PostgreSQL is down (it gets a 503 then, see
+    # config/middleware.py).
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 else:
     DATABASES = {
         "default": {
@@ -154,6 +163,15 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# Every Redis client fails fast, so a dead Redis costs a request at most this timeout (and
+# accounts/redis_outage.py then skips it for a while): redis-py would otherwise retry each
+# command 10 times with backoff.
+REDIS_TIMEOUT = 0.5
+REDIS_CLIENT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+    "retry": Retry(NoBackoff(), retries=0),
+}
 if REDIS_URL:
     # Shared by every gunicorn worker, so throttle counters hold across workers.
     CACHES = {
@@ -161,6 +179,11 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "auth",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+                "CONNECTION_POOL_KWARGS": {"retry": REDIS_CLIENT_OPTIONS["retry"]},
+            },
         }
     }
 else:
@@ -207,9 +230,9 @@ if not 0 <= JWT_LEEWAY <= JWT_LEEWAY_MAX:
 # --- Token lifetimes: django-constance -------------------------------------------------------
 # The plain Redis backend reads Redis on every access, so an admin change applies to the next
 # token in every worker; the caching backend would keep stale values per process.
+# During a Redis outage it answers the last values it read (accounts/redis_outage.py).
 if REDIS_URL:
-    CONSTANCE_BACKEND = "constance.backends.redisd.RedisBackend"
-    CONSTANCE_REDIS_CONNECTION = REDIS_URL
+    CONSTANCE_BACKEND = "accounts.redis_outage.LastKnownRedisBackend"
     CONSTANCE_REDIS_PREFIX = "constance:auth:"
 else:
     CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"

@@ -1,6 +1,7 @@
 """Shared fixtures, and the REQUIRE_FULL_STACK rule: under it, no test may be skipped."""
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
     if item.get_closest_marker("redis") and not django_settings.REDIS_URL:
         pytest.skip("needs Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("redis_server") and not shutil.which("redis-server"):
+        pytest.skip("needs the redis-server program (apt-get install redis-server)")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -119,18 +119,19 @@ def test_unsupported_jwt_algorithm_is_refused():
 
 
 def test_redis_url_selects_the_plain_redis_backends():
+    # Plain: constance's caching backend would keep stale lifetimes per process.
     result = run_django(
-        "from django.conf import settings as s; "
-        "print(s.CONSTANCE_BACKEND, s.CACHES['default']['BACKEND'])",
+        "from django.conf import settings as s; from django.utils.module_loading import "
+        "import_string as i; from constance.backends import redisd; "
+        "b = i(s.CONSTANCE_BACKEND); "
+        "print(issubclass(b, redisd.RedisBackend), issubclass(b, redisd.CachingRedisBackend), "
+        "s.CACHES['default']['BACKEND'])",
         SECRET_KEY=SECRET_KEY,
         JWT_SECRET=JWT_SECRET,
         REDIS_URL="redis://127.0.0.1:6379/3",
     )
 
-    assert result.stdout.split() == [
-        "constance.backends.redisd.RedisBackend",
-        "django_redis.cache.RedisCache",
-    ]
+    assert result.stdout.split() == ["True", "False", "django_redis.cache.RedisCache"]
 
 
 def test_without_redis_url_the_embedded_backends_are_used():

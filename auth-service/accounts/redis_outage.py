@@ -1,0 +1,137 @@
+"""Living through a Redis outage: Redis holds throttle counters and the token lifetimes, but it
+is not the system of record, so authentication keeps working while it is down.
+
+- Throttles count in this process's memory instead (weaker, per worker, but never off).
+- constance answers with the last values this process read, or the defaults.
+- After a failure, Redis is skipped for RETRY_INTERVAL seconds, so a dead server costs at
+  most one bounded socket timeout per interval; one warning is logged per outage.
+"""
+
+import logging
+import threading
+import time
+
+import redis
+from constance import settings as constance_settings
+from constance.backends.redisd import RedisBackend
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
+from django_redis.exceptions import ConnectionInterrupted
+
+logger = logging.getLogger(__name__)
+
+# BusyLoadingError (Redis replaying its AOF after a restart) is a ConnectionError.
+REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
+RETRY_INTERVAL = 2.0
+
+
+def redis_client() -> redis.Redis:
+    """Return a client for REDIS_URL that fails fast: short socket timeouts and no retries.
+
+    redis-py retries a failed command 10 times with backoff by default, which turns a dead
+    server into a request that hangs for seconds.
+    """
+    return redis.Redis.from_url(settings.REDIS_URL, **settings.REDIS_CLIENT_OPTIONS)
+
+
+class RedisOutage:
+    """Whether Redis answered this process lately; shared by the throttles and constance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._retry_at = 0.0  # monotonic time before which Redis is skipped; 0: it is up
+
+    @property
+    def skipped(self) -> bool:
+        return self._retry_at != 0.0 and time.monotonic() < self._retry_at
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            if not self._retry_at:
+                logger.warning(
+                    "Redis is unreachable (%s): throttles count per process and token lifetimes "
+                    "keep their last known values until it is back.",
+                    error,
+                )
+            self._retry_at = time.monotonic() + RETRY_INTERVAL
+
+    def answered(self) -> None:
+        if self._retry_at:
+            with self._lock:
+                if self._retry_at:
+                    logger.warning("Redis is reachable again: throttles and lifetimes use it.")
+                self._retry_at = 0.0
+
+
+outage = RedisOutage()
+
+
+class ThrottleCache:
+    """The shared cache for DRF throttles, or this process's memory while it is unreachable.
+
+    django-redis's IGNORE_EXCEPTIONS would turn every read into a miss, and so switch the
+    throttles off; this keeps counting instead.
+    """
+
+    def __init__(self) -> None:
+        self.memory = LocMemCache("throttles-while-redis-is-down", {"OPTIONS": {}})
+
+    def get(self, key: str, default=None):
+        return self._call("get", key, default)
+
+    def set(self, key: str, value, timeout=None) -> None:
+        self._call("set", key, value, timeout)
+
+    def _call(self, method: str, *args):
+        if not outage.skipped:
+            try:
+                result = getattr(cache, method)(*args)
+            except REDIS_DOWN_ERRORS as error:
+                outage.failed(error)
+            else:
+                outage.answered()
+                return result
+        return getattr(self.memory, method)(*args)
+
+
+class LastKnownRedisBackend(RedisBackend):
+    """constance's plain Redis backend (every read goes to Redis, so an admin change applies
+    in every worker), answering with the last values read while Redis is unreachable.
+
+    Writes (the admin's Config page) still fail during an outage: they must not be lost.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rd = redis_client()
+        self._last_known: dict[str, object] = {}
+
+    def get(self, key: str):
+        if not outage.skipped:
+            try:
+                value = super().get(key)
+            except REDIS_DOWN_ERRORS as error:
+                outage.failed(error)
+            else:
+                outage.answered()
+                self._last_known[key] = value
+                return value
+        return self._known(key)
+
+    def mget(self, keys: list[str]) -> dict[str, object]:
+        if not outage.skipped:
+            try:
+                values = super().mget(keys)
+            except REDIS_DOWN_ERRORS as error:
+                outage.failed(error)
+            else:
+                outage.answered()
+                self._last_known.update({key: values.get(key) for key in keys})
+                return values
+        return {key: self._known(key) for key in keys}
+
+    def _known(self, key: str) -> object:
+        # Never None: constance would write its default back to Redis, which is down.
+        value = self._last_known.get(key)
+        return constance_settings.CONFIG[key][0] if value is None else value
