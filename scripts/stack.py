@@ -50,6 +50,7 @@ TEMPLATE_VARIABLES = (
     "GATEWAY_LISTEN",
     "GATEWAY_RATE_LIMIT",
     "GATEWAY_RATE_BURST",
+    "GATEWAY_UPSTREAM_RESOLVE",
 )
 PLACEHOLDER_PREFIX = "change-me"
 NGINX_INSTALL_HINT = (
@@ -138,9 +139,9 @@ def nginx_find() -> str | None:
 def template_render(template: str, values: Mapping[str, str]) -> str:
     """Return template with ${NAME} replaced for the TEMPLATE_VARIABLES only.
 
-    Raises KeyError naming a template variable that has no value.
+    Raises KeyError naming a template variable that is not in values.
     """
-    missing = [name for name in TEMPLATE_VARIABLES if not values.get(name)]
+    missing = [name for name in TEMPLATE_VARIABLES if name not in values]
     if missing:
         raise KeyError(f"gateway template variables without a value: {', '.join(missing)}")
     pattern = re.compile(r"\$\{(" + "|".join(TEMPLATE_VARIABLES) + r")\}")
@@ -258,6 +259,8 @@ class Stack:
         # .env.example's values, for a .env written before these two existed (or left empty).
         env["GATEWAY_RATE_LIMIT"] = env.get("GATEWAY_RATE_LIMIT") or "10r/s"
         env["GATEWAY_RATE_BURST"] = env.get("GATEWAY_RATE_BURST") or "20"
+        # Fixed local addresses: nothing to re-resolve (and Debian's nginx 1.22 cannot).
+        env["GATEWAY_UPSTREAM_RESOLVE"] = ""
         return env
 
     def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
