@@ -36,7 +36,7 @@ $(AUTH_VENV): auth-service/requirements-dev.txt
 $(SCORE_VENV): score-service/requirements-dev.txt
 	$(call venv,score-service)
 
-.PHONY: help install env run lint fmt test test-score test-auth test-e2e bench lock
+.PHONY: help install env run lint fmt test test-score test-auth test-e2e bench bench-http lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -74,6 +74,10 @@ test-e2e: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## End-to-end through nginx 
 
 bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 	cd score-service && $(BIN)/python bench.py
+
+bench-http: $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PYTHON) scripts/bench_http.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.
 	for in in requirements-dev.in */requirements*.in; do \

@@ -5,7 +5,9 @@ log(2M)/log(20k) ~ 1.5x, plus cache misses on a list of 2M dicts), the ratio to 
 bisect on the same list with the same queries, and the speed-up over a linear scan at 50k
 stamps. Each figure is the minimum over passes (the one least disturbed by the rest of the
 machine); the contenders are timed in alternation, in a shuffled order, so a slow patch of
-the machine or a cache warmed by one hits all. Targets: <= 1.2x a plain bisect, <= 5x growth.
+the machine or a cache warmed by one hits all. Target: <= 1.2x a plain bisect. The growth
+from 20k to 2M stamps is printed for information only: the plain bisect grows as much
+(cache and TLB misses on a list of 2M dicts), so it is no target.
 
 "Plain bisect" is the same lookup with nothing else: a function that bisects with
 key=itemgetter("offset") and reads the score, so the ratio is what get_score's checks cost.
@@ -136,7 +138,7 @@ def main():
         ratio = row["get_score"] / row["bisect"]
         print(f"vs plain bisect at {label + ':':<12} {ratio:5.2f}x {verdict(ratio, 1.2)}")
     growth = large["get_score"] / small["get_score"]
-    print(f"growth 20k -> 2M stamps:        {growth:5.2f}x {verdict(growth, 5)}")
+    print(f"growth 20k -> 2M stamps:        {growth:5.2f}x (for information, no target)")
     for name, label in (("bisect", "plain bisect"), ("bare", "bare bisect_right")):
         print(f"  the same growth of the {label}: {large[name] / small[name]:5.2f}x")
 

@@ -4,14 +4,28 @@ Split into small steps, as in djangorestframework-simplejwt: header -> raw token
 claims (no query) -> user (one query).
 """
 
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
 from accounts.models import User
+from accounts.token_cache import VerifiedTokenCache
 from accounts.tokens import AccessTokenClaims, AccessTokenError, access_token_decode
 
 AUTH_SCHEME = b"bearer"
+
+# One per process, shared by its threads (gunicorn's gthread workers).
+access_token_cache: VerifiedTokenCache[AccessTokenClaims] = VerifiedTokenCache()
+
+
+@receiver(setting_changed)
+def _token_settings_changed(*, setting: str, **kwargs: object) -> None:
+    # Tokens verified with another key, issuer or audience must be verified again.
+    if setting.startswith("JWT_"):
+        access_token_cache.clear()
 
 
 class AccessTokenAuthentication(BaseAuthentication):
@@ -47,9 +61,12 @@ class AccessTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token is invalid.") from None
 
     def get_validated_token(self, raw_token: str) -> AccessTokenClaims:
-        """Return the token's verified claims (no database call); raise AuthenticationFailed."""
+        """Return the token's verified claims (no database call), from the cache of tokens
+        already verified when it holds them; raise AuthenticationFailed."""
         try:
-            return access_token_decode(raw_token)
+            return access_token_cache.verify(
+                raw_token, access_token_decode, leeway=settings.JWT_LEEWAY
+            )
         except AccessTokenError as e:
             raise exceptions.AuthenticationFailed(str(e)) from e
 

@@ -216,7 +216,9 @@ class MeView(APIView):
         responses={200: serializers.UserSerializer, 401: BAD_ACCESS_TOKEN},
     )
     def get(self, request: Request) -> Response:
-        return Response(serializers.UserSerializer(request.user).data)
+        # UserSerializer's fields, without building a ModelSerializer on the hot path.
+        user = request.user
+        return Response({"id": user.pk, "username": user.username, "email": user.email})
 
     @extend_schema(
         operation_id="me_update",

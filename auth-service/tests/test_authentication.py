@@ -130,3 +130,33 @@ def test_stray_authorization_header_does_not_affect_public_endpoints(api_client,
     )
 
     assert response.status_code == 200
+
+
+def test_a_token_used_before_is_refused_once_it_expires(api_client, user, make_token, settings):
+    token = make_token(user.pk)
+    assert api_client.get(ME, **bearer(token)).status_code == 200
+
+    with time_machine.travel(timedelta(seconds=30 + settings.JWT_LEEWAY + 1)):
+        response = api_client.get(ME, **bearer(token))
+
+    assert_refused(response, "Token has expired.")
+
+
+def test_a_token_used_before_is_refused_once_its_user_is_deactivated(api_client, user, make_token):
+    token = make_token(user.pk)
+    assert api_client.get(ME, **bearer(token)).status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    assert_refused(api_client.get(ME, **bearer(token)), "User is inactive.")
+
+
+def test_a_token_used_before_is_refused_once_the_signing_key_changes(
+    api_client, user, make_token, settings
+):
+    token = make_token(user.pk)
+    assert api_client.get(ME, **bearer(token)).status_code == 200
+
+    settings.JWT_SECRET = "a-new-key-that-is-also-at-least-32-bytes-long"
+
+    assert_refused(api_client.get(ME, **bearer(token)), "Token is invalid.")

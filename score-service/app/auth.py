@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.settings import Settings
+from app.token_cache import VerifiedTokenCache
 
 REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
@@ -110,7 +111,12 @@ async def verify_access_token(
 ) -> AccessClaims:
     """FastAPI dependency: the claims of the request's bearer access token, else a 401."""
     settings: Settings = request.app.state.settings
-    return access_token_decode(_raw_token(request, credentials), settings=settings)
+    token_cache: VerifiedTokenCache[AccessClaims] = request.app.state.token_cache
+    return token_cache.verify(
+        _raw_token(request, credentials),
+        lambda token: access_token_decode(token, settings=settings),
+        leeway=settings.JWT_LEEWAY,
+    )
 
 
 Claims = Annotated[AccessClaims, Depends(verify_access_token)]

@@ -8,15 +8,18 @@ X-Forwarded-* only from FORWARDED_ALLOW_IPS (the gateway).
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import Claims
 from app.scoreboard import Scoreboard, scoreboard_load
 from app.settings import Settings, settings_load
+from app.token_cache import VerifiedTokenCache
 
 
 def _digits_only(value: object) -> object:
@@ -54,6 +57,74 @@ class Health(BaseModel):
     final_offset: int
 
 
+# Longer offsets take the full route: its validation decides what they mean.
+_FAST_OFFSET_DIGITS = 18
+_JSON_HEADERS = (b"content-type", b"application/json")
+
+
+class ScoreFastPath:
+    """Answer ``GET /score`` for a bearer token already in the verified-token cache with
+    one plain-digits offset, as the route would; every other request goes to FastAPI.
+
+    Clients poll with one token for its whole lifetime, and at this size FastAPI's
+    dependency solving, query validation and response model cost more than the lookup.
+    The first request of a token, and any request that could fail, takes the full route,
+    so every 401 and 422 comes from there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/score"
+            and scope["method"] == "GET"
+            and not scope.get("root_path")
+            and (body := self._score_body(scope)) is not None
+        ):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode()), _JSON_HEADERS],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _score_body(scope: Scope) -> bytes | None:
+        # The query as Starlette parses it, and the Authorization header as HTTPBearer does.
+        offsets = [
+            value
+            for name, value in parse_qsl(
+                scope["query_string"].decode("latin-1"), keep_blank_values=True
+            )
+            if name == "offset"
+        ]
+        if len(offsets) != 1:
+            return None
+        offset = offsets[0]
+        if not (offset.isascii() and offset.isdigit() and len(offset) <= _FAST_OFFSET_DIGITS):
+            return None
+        authorization = next(
+            (value for name, value in scope["headers"] if name == b"authorization"), None
+        )
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        state = scope["app"].state
+        if state.token_cache.get(token, leeway=state.settings.JWT_LEEWAY) is None:
+            return None
+        home, away = state.scoreboard.score_at(int(offset))
+        return b'{"offset":%d,"home":%d,"away":%d}' % (int(offset), home, away)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the service; ``settings`` None reads them from the environment at start.
 
@@ -67,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.scoreboard = scoreboard_load(
             app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
         )
+        # Per app, so it belongs to one key: tokens verified under another are never in it.
+        app.state.token_cache = VerifiedTokenCache()
         yield
 
     # fastapi-offline: FastAPI with /score/docs serving Swagger UI's JS and CSS from the
@@ -121,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No ValueError here: a loaded game starts at offset 0 and the query is >= 0.
         home, away = scoreboard.score_at(offset)
         return Score(offset=offset, home=home, away=away)
+
+    app.add_middleware(ScoreFastPath)
 
     @app.get("/score/health", response_model=Health, summary="Liveness")
     async def health_read(request: Request) -> Health:

@@ -3,8 +3,11 @@
 import time
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from app.auth import REQUIRED_CLAIMS, AccessClaims, access_token_decode
+from app.main import create_app
 
 ANOTHER_KEY = "another-secret-" + "x" * 64
 
@@ -167,3 +170,16 @@ def test_token_with_a_non_string_subject_is_rejected(client, make_token):
     response = score_with(client, f"Bearer {make_token(sub=42)}")
 
     assert_rejected(response, "Token is invalid.")
+
+
+def test_a_token_accepted_by_one_app_is_refused_by_an_app_with_another_key(
+    client, settings, make_token
+):
+    token = make_token()
+    assert score_with(client, f"Bearer {token}").status_code == 200
+    other_settings = settings.model_copy(update={"JWT_SECRET": SecretStr(ANOTHER_KEY)})
+
+    with TestClient(create_app(other_settings)) as other_client:
+        response = score_with(other_client, f"Bearer {token}")
+
+    assert_rejected(response, "Token signature is invalid.")

@@ -99,6 +99,42 @@ def test_a_missing_token_is_checked_before_the_offset(client):
     assert client.get("/score", params={"offset": "abc"}).status_code == 401
 
 
+@pytest.mark.parametrize("query", ["offset=0", "offset=1000", "offset=007", "offset=10&x=1"])
+def test_a_token_used_again_gets_the_same_response(client, auth, query):
+    first = client.get(f"/score?{query}", headers=auth)
+
+    again = client.get(f"/score?{query}", headers=auth)
+
+    assert again.status_code == first.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+    assert again.headers["content-length"] == first.headers["content-length"]
+
+
+@pytest.mark.parametrize(
+    "query", ["", "offset=abc", "offset=-1", "offset=%2B7", "offset=1&offset=1", "offset="]
+)
+def test_a_token_used_before_gets_the_same_422_as_a_new_one(client, make_token, query):
+    used = {"Authorization": f"Bearer {make_token()}"}
+    assert client.get("/score?offset=1", headers=used).status_code == 200
+    fresh = {"Authorization": f"Bearer {make_token()}"}
+
+    again = client.get(f"/score?{query}", headers=used)
+
+    assert again.status_code == 422
+    assert again.json() == client.get(f"/score?{query}", headers=fresh).json()
+
+
+def test_a_token_used_before_is_refused_with_another_scheme(client, make_token):
+    token = make_token()
+    assert client.get("/score?offset=1", headers={"Authorization": f"Bearer {token}"}).is_success
+
+    response = client.get("/score?offset=1", headers={"Authorization": f"Token {token}"})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authorization header must be 'Bearer <token>'."}
+
+
 def test_health_needs_no_token_and_describes_the_game(client):
     response = client.get("/score/health")
 
