@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from tests.conftest import bearer, claims, sign
+from tests.conftest import another_key, bearer, claims, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_malformed_token_is_refused(api_client):
 
 
 def test_token_with_bad_signature_is_refused(api_client, user):
-    token = sign(claims(user.pk), key="another-key-that-is-also-at-least-32-bytes-long")
+    token = sign(claims(user.pk), key=another_key())
 
     assert_refused(api_client.get(ME, **bearer(token)), "Token is invalid.")
 
