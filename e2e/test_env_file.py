@@ -162,3 +162,28 @@ def test_rotation_refuses_an_hs256_env(tmp_path):
 
     with pytest.raises(stack_module.RotationError, match="not EdDSA"):
         rotate(env_file, "publish")
+
+
+def test_env_keys_switches_an_hs256_env_to_eddsa_and_keeps_other_lines(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("JWT_SECRET=old-secret\nJWT_ALGORITHM=HS256\nGAME_SEED=7\n")
+
+    stack_module.env_file_update(
+        env_file, stack_module.env_keys_updates(stack_module.env_file_read(env_file))
+    )
+
+    values = stack_module.env_file_read(env_file)
+    assert (values["JWT_ALGORITHM"], values["JWT_SECRET"], values["GAME_SEED"]) == (
+        "EdDSA",
+        "",
+        "7",
+    )
+    assert jwt.PyJWK.from_json(values["JWT_PRIVATE_KEY"]).key_id in values["JWT_PUBLIC_KEYS"]
+
+
+def test_env_keys_refuses_an_env_that_has_a_key(tmp_path):
+    env_file = tmp_path / ".env"
+    stack_module.env_file_create(target=env_file)
+
+    with pytest.raises(stack_module.RotationError, match="set already"):
+        stack_module.env_keys_updates(stack_module.env_file_read(env_file))

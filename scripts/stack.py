@@ -4,6 +4,7 @@
 Subcommands (standard library only, so it runs before any virtualenv exists):
   env                  write .env from .env.example with fresh secrets and a fresh Ed25519
                        key pair; never overwrite it
+  env-keys             switch an existing .env to EdDSA: add a fresh key pair (once)
   rotate-jwt-key publish|activate|retire
                        one step of an access-token key rotation, editing .env (README)
   check                create .env when missing, and stop with a hint when nginx is missing
@@ -602,6 +603,34 @@ def command_env() -> int:
     return 0
 
 
+def env_keys_updates(values: Mapping[str, str]) -> dict[str, str]:
+    """Return the .env updates that switch it to EdDSA with a fresh key pair (and no
+    JWT_SECRET); raise RotationError if it holds a private key already."""
+    current = values.get("JWT_PRIVATE_KEY") or ""
+    if current and not current.startswith(PLACEHOLDER_PREFIX):
+        raise RotationError("JWT_PRIVATE_KEY is set already: rotate it with rotate-jwt-key")
+    private, public = jwt_key_pair()
+    return {
+        "JWT_ALGORITHM": "EdDSA",
+        "JWT_PRIVATE_KEY": env_quote(_json(private)),
+        "JWT_PUBLIC_KEYS": env_quote(_json({"keys": [public]})),
+        "JWT_SECRET": "",
+    }
+
+
+def command_env_keys() -> int:
+    if not ENV_FILE.exists():
+        print(f"{ENV_FILE.name} is missing: `make env` writes one with keys.", file=sys.stderr)
+        return 1
+    try:
+        env_file_update(ENV_FILE, env_keys_updates(env_file_read(ENV_FILE)))
+    except RotationError as e:
+        print(f"env-keys: {e}", file=sys.stderr)
+        return 1
+    print(f"{ENV_FILE.name}: JWT_ALGORITHM=EdDSA with a fresh key pair; JWT_SECRET emptied.")
+    return 0
+
+
 def command_rotate_jwt_key(step: str) -> int:
     if not ENV_FILE.exists():
         print(f"{ENV_FILE.name} is missing: `make env` writes one.", file=sys.stderr)
@@ -678,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="write .env from .env.example with fresh secrets and keys")
+    sub.add_parser("env-keys", help="switch an existing .env to EdDSA with a fresh key pair")
     rotate = sub.add_parser("rotate-jwt-key", help="one step of an access-token key rotation")
     rotate.add_argument("step", choices=["publish", "activate", "retire"])
     sub.add_parser("check", help="create .env when missing; fail when nginx is missing")
@@ -691,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
         return command_env()
     if options.command == "check":
         return command_check()
+    if options.command == "env-keys":
+        return command_env_keys()
     if options.command == "rotate-jwt-key":
         return command_rotate_jwt_key(options.step)
     if options.command == "manage":
