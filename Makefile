@@ -36,15 +36,21 @@ $(AUTH_VENV): auth-service/requirements-dev.txt
 $(SCORE_VENV): score-service/requirements-dev.txt
 	$(call venv,score-service)
 
-.PHONY: help install env run lint fmt test test-score test-auth test-e2e bench bench-http lock
+.PHONY: help install env env-keys rotate-jwt-key run lint fmt test test-score test-auth test-e2e bench bench-http lock
 
 help:  ## List the targets.
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
 
-env:  ## Write .env from .env.example with fresh random secrets (never overwrites).
+env:  ## Write .env from .env.example: fresh secrets and Ed25519 key pair (never overwrites).
 	$(PYTHON) scripts/stack.py env
+
+env-keys:  ## Switch an existing .env to EdDSA: add a fresh Ed25519 key pair, empty JWT_SECRET.
+	$(PYTHON) scripts/stack.py env-keys
+
+rotate-jwt-key:  ## Rotate the token signing key in .env, by STEP=publish, activate, retire.
+	$(PYTHON) scripts/stack.py rotate-jwt-key $(STEP)
 
 run:  ## The stack as local processes: gateway on :8000 (no Docker). Ctrl-C stops it.
 	$(PYTHON) scripts/stack.py check

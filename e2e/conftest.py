@@ -3,7 +3,9 @@
 It is the stack `make run` starts (scripts/stack.py), with its own settings: a SQLite file in
 a temporary folder, or a fresh PostgreSQL database when DATABASE_URL is set; Redis db 2 of
 REDIS_URL's server when REDIS_URL is set (the auth suite uses db 1). Rate limits are raised
-so that only the test about them is throttled.
+so that only the test about them is throttled. Access tokens are EdDSA, with the fresh key
+pair `make env` would write; `hs256_stack` is a second stack on the same database with
+JWT_ALGORITHM=HS256, for the tests that cover both modes.
 """
 
 from __future__ import annotations
@@ -138,6 +140,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     running.stop()
     if database_url:
         postgres_database_drop(python, settings["DATABASE_URL"])
+
+
+@pytest.fixture(scope="session")
+def hs256_stack(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A second stack on the same database and Redis, signing with a shared HS256 secret and
+    holding no key pair: the HS256 option, end to end."""
+    settings = {
+        **stack.settings,
+        "JWT_ALGORITHM": "HS256",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "JWT_PRIVATE_KEY": "",
+        "JWT_PUBLIC_KEYS": "",
+    }
+    ports = stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
+    logs = tmp_path_factory.mktemp("hs256-stack") / "logs"
+    running = stack_module.Stack(settings=settings, venv=stack.venv, ports=ports, logs=logs)
+    try:
+        running.start(stack.nginx)
+    except (stack_module.StackError, subprocess.CalledProcessError) as e:
+        pytest.fail(f"the HS256 stack did not start: {e}", pytrace=False)
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

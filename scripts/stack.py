@@ -2,7 +2,11 @@
 """The whole stack as local processes, without Docker: `make env`, `make run`, and e2e/.
 
 Subcommands (standard library only, so it runs before any virtualenv exists):
-  env                  write .env from .env.example with fresh secrets; never overwrite it
+  env                  write .env from .env.example with fresh secrets and a fresh Ed25519
+                       key pair; never overwrite it
+  env-keys             switch an existing .env to EdDSA: add a fresh key pair (once)
+  rotate-jwt-key publish|activate|retire
+                       one step of an access-token key rotation, editing .env (README)
   check                create .env when missing, and stop with a hint when nginx is missing
   run [--venv NAME]    gunicorn (auth), uvicorn (score) and nginx with gateway/'s template,
                        in the foreground; Ctrl-C stops all three
@@ -17,8 +21,11 @@ suite imports this module and starts the same `Stack` on free ports with its own
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import ctypes
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -53,6 +60,17 @@ TEMPLATE_VARIABLES = (
     "GATEWAY_UPSTREAM_RESOLVE",
 )
 PLACEHOLDER_PREFIX = "change-me"
+# What the score service must never receive: it verifies with JWT_PUBLIC_KEYS alone (and
+# JWT_SECRET only when JWT_ALGORITHM is an HMAC one); the rest are the auth service's secrets.
+SCORE_WITHHELD = (
+    "JWT_PRIVATE_KEY",
+    "JWT_NEXT_PRIVATE_KEY",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "POSTGRES_PASSWORD",
+    "DJANGO_SUPERUSER_PASSWORD",
+)
 NGINX_INSTALL_HINT = (
     "nginx is not installed; `make run` needs it for the gateway.\n"
     "  Debian/Ubuntu: sudo apt-get install nginx-light   (or: nginx)\n"
@@ -63,15 +81,91 @@ READY_TIMEOUT = 90.0
 PR_SET_PDEATHSIG = 1
 
 
+# --- access-token keys ------------------------------------------------------------------------
+# Ed25519 (RFC 8032) public-key derivation in plain Python, so that `make env` needs no
+# package: the reference algorithm of RFC 8032 section 5.1.5, on extended coordinates.
+_P = 2**255 - 19
+_D = -121665 * pow(121666, -1, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _point_add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    p_a = (y1 - x1) * (y2 - x2) % _P
+    p_b = (y1 + x1) * (y2 + x2) % _P
+    p_c = 2 * t1 * t2 * _D % _P
+    p_d = 2 * z1 * z2 % _P
+    e, f, g, h = p_b - p_a, p_d - p_c, p_d + p_c, p_b + p_a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _base_point() -> tuple[int, ...]:
+    y = 4 * pow(5, -1, _P) % _P
+    x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if x & 1:
+        x = _P - x
+    return (x, y, 1, x * y % _P)
+
+
+def ed25519_public_key(seed: bytes) -> bytes:
+    """Return the 32-byte Ed25519 public key of a 32-byte private key (RFC 8032 5.1.5)."""
+    digest = hashlib.sha512(seed).digest()
+    scalar = int.from_bytes(digest[:32], "little")
+    scalar = (scalar & ((1 << 254) - 8)) | (1 << 254)
+    point, result = _base_point(), (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            result = _point_add(result, point)
+        point = _point_add(point, point)
+        scalar >>= 1
+    x, y, z, _ = result
+    z_inv = pow(z, -1, _P)
+    x, y = x * z_inv % _P, y * z_inv % _P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def jwt_key_pair() -> tuple[dict[str, str], dict[str, str]]:
+    """Return a fresh Ed25519 key pair as (private JWK, public JWK), RFC 8037. The kid is the
+    public key's RFC 7638 thumbprint: unique, and checkable by anyone."""
+    seed = secrets.token_bytes(32)
+    public = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(ed25519_public_key(seed))}
+    kid = _b64url(hashlib.sha256(_json(public).encode()).digest())
+    return {**public, "d": _b64url(seed), "kid": kid}, {**public, "kid": kid}
+
+
+def env_quote(value: str) -> str:
+    """Return value single-quoted for .env: compose takes it literally, and a shell that
+    sources .env keeps the JSON's double quotes."""
+    return f"'{value}'"
+
+
 # --- .env --------------------------------------------------------------------------------------
 
 
 def env_text_with_secrets(example_text: str) -> str:
-    """Return example_text with every `change-me...` value replaced by a fresh random secret.
+    """Return example_text with every `change-me...` value replaced by a fresh random secret,
+    and JWT_PRIVATE_KEY / JWT_PUBLIC_KEYS by a fresh Ed25519 key pair.
 
     token_urlsafe(48) gives 64 characters of [A-Za-z0-9_-]: over the 32 bytes JWT_SECRET
     needs, and safe inside a URL (compose builds DATABASE_URL from POSTGRES_PASSWORD).
     """
+    private, public = jwt_key_pair()
+    keys = {
+        "JWT_PRIVATE_KEY": env_quote(_json(private)),
+        "JWT_PUBLIC_KEYS": env_quote(_json({"keys": [public]})),
+    }
     lines = []
     for line in example_text.splitlines(keepends=True):
         name, sep, value = line.partition("=")
@@ -80,7 +174,7 @@ def env_text_with_secrets(example_text: str) -> str:
             and not line.lstrip().startswith("#")
             and value.strip().startswith(PLACEHOLDER_PREFIX)
         ):
-            line = f"{name}={secrets.token_urlsafe(48)}\n"
+            line = f"{name}={keys.get(name.strip()) or secrets.token_urlsafe(48)}\n"
         lines.append(line)
     return "".join(lines)
 
@@ -125,6 +219,90 @@ def env_ensure() -> None:
 def settings_local(environ: Mapping[str, str]) -> dict[str, str]:
     """Return the settings of a local run: .env, with the process environment on top."""
     return {**env_file_read(ENV_FILE), **environ}
+
+
+def env_file_update(path: Path, updates: Mapping[str, str | None]) -> None:
+    """Set each NAME of updates in the .env file at path (None removes it), in place: other
+    lines, comments and the file's mode stay; a NAME not there yet is appended."""
+    lines, done = [], set()
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        name = line.partition("=")[0].removeprefix("export ").strip()
+        if "=" in line and not line.lstrip().startswith("#") and name in updates:
+            done.add(name)
+            if updates[name] is None:
+                continue
+            line = f"{name}={updates[name]}\n"
+        lines.append(line)
+    lines += [f"{n}={v}\n" for n, v in updates.items() if n not in done and v is not None]
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text("".join(lines), encoding="utf-8")
+    temporary.chmod(path.stat().st_mode & 0o777)
+    temporary.replace(path)
+
+
+class RotationError(ValueError):
+    """A rotation step that cannot run from the current keys; the message says why."""
+
+
+def _public_keys(values: Mapping[str, str]) -> list[dict]:
+    try:
+        return json.loads(values.get("JWT_PUBLIC_KEYS") or "")["keys"]
+    except (ValueError, KeyError, TypeError):
+        raise RotationError("JWT_PUBLIC_KEYS is not a JWKS: nothing to rotate") from None
+
+
+def _kid(private_jwk: str) -> str:
+    try:
+        return json.loads(private_jwk)["kid"]
+    except (ValueError, KeyError, TypeError):
+        raise RotationError("the private key is not a JWK with a kid") from None
+
+
+def jwt_key_rotation(step: str, values: Mapping[str, str]) -> tuple[dict[str, str | None], str]:
+    """Return the .env updates of one rotation step, and what to do next.
+
+    publish: a new key pair; its public half joins JWT_PUBLIC_KEYS (every verifier learns
+    it), its private half waits in JWT_NEXT_PRIVATE_KEY. activate: that key signs from now on.
+    retire: JWT_PUBLIC_KEYS keeps only the active (and a published next) key.
+    """
+    if (values.get("JWT_ALGORITHM") or "EdDSA") != "EdDSA":
+        raise RotationError("JWT_ALGORITHM is not EdDSA: only Ed25519 keys rotate this way")
+    keys = _public_keys(values)
+    following = values.get("JWT_NEXT_PRIVATE_KEY") or ""
+    restart = "restart the score and auth services (compose: docker compose up -d)"
+    if step == "publish":
+        if following:
+            raise RotationError(f"key {_kid(following)} is published already: activate it first")
+        private, public = jwt_key_pair()
+        updates = {
+            "JWT_PUBLIC_KEYS": env_quote(_json({"keys": [*keys, public]})),
+            "JWT_NEXT_PRIVATE_KEY": env_quote(_json(private)),
+        }
+        return updates, (
+            f"Published key {private['kid']}. Now {restart}; once every verifier has it "
+            "(JWKS caches: 5 minutes), run: make rotate-jwt-key STEP=activate"
+        )
+    if step == "activate":
+        if not following:
+            raise RotationError("no key is published: run STEP=publish first")
+        return {"JWT_PRIVATE_KEY": following, "JWT_NEXT_PRIVATE_KEY": None}, (
+            f"Key {_kid(following)} signs now. Restart the auth service (compose: docker "
+            "compose up -d); after the longest access-token lifetime (ACCESS_TOKEN_LIFETIME + "
+            "JWT_LEEWAY), run: make rotate-jwt-key STEP=retire"
+        )
+    if step == "retire":
+        kept = {_kid(values.get("JWT_PRIVATE_KEY") or "")} | (
+            {_kid(following)} if following else set()
+        )
+        retired = [key.get("kid") for key in keys if key.get("kid") not in kept]
+        if not retired:
+            raise RotationError("no key to retire: JWT_PUBLIC_KEYS holds the active key only")
+        remaining = [key for key in keys if key.get("kid") in kept]
+        return {"JWT_PUBLIC_KEYS": env_quote(_json({"keys": remaining}))}, (
+            f"Retired {', '.join(map(str, retired))}: tokens they signed are refused once you "
+            f"{restart}."
+        )
+    raise RotationError(f"unknown step {step!r}: publish, activate or retire")
 
 
 # --- nginx -------------------------------------------------------------------------------------
@@ -246,9 +424,15 @@ class Stack:
             raise StackError(f"{python} is missing: build it with `make install VENV={self.venv}`")
         return str(python)
 
-    def environment(self) -> dict[str, str]:
-        """Return the environment of every program: ours, then the stack's settings."""
+    def environment(self, service: str | None = None) -> dict[str, str]:
+        """Return the environment of a program: ours, then the stack's settings; for the
+        score service, without SCORE_WITHHELD (and JWT_SECRET unless it is needed)."""
         env = {**os.environ, **self.settings}
+        if service == "score":
+            withheld = set(SCORE_WITHHELD)
+            if not (env.get("JWT_ALGORITHM") or "EdDSA").startswith("HS"):
+                withheld.add("JWT_SECRET")
+            env = {name: value for name, value in env.items() if name not in withheld}
         env.update(
             GUNICORN_BIND=f"{self.host}:{self.ports.auth}",
             AUTH_UPSTREAM=f"{self.host}:{self.ports.auth}",
@@ -344,7 +528,7 @@ class Stack:
         service.process = subprocess.Popen(  # noqa: S603  (fixed commands, see define)
             service.command,
             cwd=service.cwd,
-            env=self.environment(),
+            env=self.environment(name),
             stdout=service.log,
             stderr=subprocess.STDOUT if service.log else None,
             start_new_session=True,  # its own group: we decide the stopping order
@@ -422,6 +606,48 @@ def command_env() -> int:
     return 0
 
 
+def env_keys_updates(values: Mapping[str, str]) -> dict[str, str]:
+    """Return the .env updates that switch it to EdDSA with a fresh key pair (and no
+    JWT_SECRET); raise RotationError if it holds a private key already."""
+    current = values.get("JWT_PRIVATE_KEY") or ""
+    if current and not current.startswith(PLACEHOLDER_PREFIX):
+        raise RotationError("JWT_PRIVATE_KEY is set already: rotate it with rotate-jwt-key")
+    private, public = jwt_key_pair()
+    return {
+        "JWT_ALGORITHM": "EdDSA",
+        "JWT_PRIVATE_KEY": env_quote(_json(private)),
+        "JWT_PUBLIC_KEYS": env_quote(_json({"keys": [public]})),
+        "JWT_SECRET": "",
+    }
+
+
+def command_env_keys() -> int:
+    if not ENV_FILE.exists():
+        print(f"{ENV_FILE.name} is missing: `make env` writes one with keys.", file=sys.stderr)
+        return 1
+    try:
+        env_file_update(ENV_FILE, env_keys_updates(env_file_read(ENV_FILE)))
+    except RotationError as e:
+        print(f"env-keys: {e}", file=sys.stderr)
+        return 1
+    print(f"{ENV_FILE.name}: JWT_ALGORITHM=EdDSA with a fresh key pair; JWT_SECRET emptied.")
+    return 0
+
+
+def command_rotate_jwt_key(step: str) -> int:
+    if not ENV_FILE.exists():
+        print(f"{ENV_FILE.name} is missing: `make env` writes one.", file=sys.stderr)
+        return 1
+    try:
+        updates, next_step = jwt_key_rotation(step, env_file_read(ENV_FILE))
+    except RotationError as e:
+        print(f"rotate-jwt-key {step}: {e}", file=sys.stderr)
+        return 1
+    env_file_update(ENV_FILE, updates)
+    print(f"{ENV_FILE.name} updated. {next_step}")
+    return 0
+
+
 def command_check() -> int:
     env_ensure()
     if nginx_find() is None:
@@ -483,7 +709,10 @@ def command_run(venv: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("env", help="write .env from .env.example with fresh secrets")
+    sub.add_parser("env", help="write .env from .env.example with fresh secrets and keys")
+    sub.add_parser("env-keys", help="switch an existing .env to EdDSA with a fresh key pair")
+    rotate = sub.add_parser("rotate-jwt-key", help="one step of an access-token key rotation")
+    rotate.add_argument("step", choices=["publish", "activate", "retire"])
     sub.add_parser("check", help="create .env when missing; fail when nginx is missing")
     run = sub.add_parser("run", help="run the stack in the foreground")
     run.add_argument("--venv", default=".venv")
@@ -495,6 +724,10 @@ def main(argv: list[str] | None = None) -> int:
         return command_env()
     if options.command == "check":
         return command_check()
+    if options.command == "env-keys":
+        return command_env_keys()
+    if options.command == "rotate-jwt-key":
+        return command_rotate_jwt_key(options.step)
     if options.command == "manage":
         return command_manage(options.venv, options.args)
     return command_run(options.venv)

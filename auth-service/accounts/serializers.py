@@ -145,3 +145,18 @@ class HealthSerializer(serializers.Serializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class JWKSerializer(serializers.Serializer):
+    """One public key of the JWKS (RFC 7517 4, RFC 8037 2): never a private part."""
+
+    kty = serializers.CharField(help_text="`OKP`")
+    crv = serializers.CharField(help_text="`Ed25519`")
+    x = serializers.CharField(help_text="The public key, base64url.")
+    kid = serializers.CharField(help_text="The key id that access tokens name in their header.")
+    use = serializers.CharField(help_text="`sig`")
+    alg = serializers.CharField(help_text="`EdDSA`")
+
+
+class JWKSetSerializer(serializers.Serializer):
+    keys = JWKSerializer(many=True)

@@ -1,24 +1,38 @@
 """Access tokens: the only module that calls PyJWT.
 
-An access token is a JWT signed with JWT_SECRET (HMAC, JWT_ALGORITHM). Verifying one needs
-nothing but the key and the clock: no database, cache or network call, which is what lets the
+An access token is a JWT signed with EdDSA (Ed25519) by default: this service alone holds the
+private key (JWT_PRIVATE_KEY), and each token's header names its key with `kid`, so verifiers
+pick the public key from JWT_PUBLIC_KEYS (a JWKS, RFC 7517) and keys rotate without downtime.
+JWT_ALGORITHM=HS256 (HS384, HS512) signs with the shared JWT_SECRET instead. Verifying needs
+nothing but the keys and the clock: no database, cache or network call, which is what lets the
 score service verify the same tokens on its own.
 """
 
+import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+from jwt.algorithms import OKPAlgorithm
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 # RFC 7519 4.1 registered claims plus our type; a token lacking any of them is refused.
 REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
+EDDSA = "EdDSA"
+PLACEHOLDER_PREFIX = "change-me"
+KEYS_HINT = "`make env` writes a fresh pair; README: Access-token keys"
 
 
 class AccessTokenError(Exception):
     """An access token was refused; the message is safe to show to the client."""
+
+
+class TokenKeyError(ValueError):
+    """JWT_PRIVATE_KEY or JWT_PUBLIC_KEYS cannot be used; the message says why, in one line."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,99 @@ class AccessTokenClaims:
 
     user_id: int
     jti: str
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def _ed25519_jwk(name: str, jwk: object, *, private: bool) -> jwt.PyJWK:
+    """Return `jwk` (a JWK dict) as a PyJWK; raise TokenKeyError unless it is an Ed25519 key with
+    a `kid` and with (`private`) or without its private part `d`."""
+    if not isinstance(jwk, dict):
+        raise TokenKeyError(f"{name}: a key is not a JSON object (a JWK)")
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenKeyError(f"{name}: a key has no 'kid'")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise TokenKeyError(f"{name}: key {kid!r} is not an Ed25519 key (kty OKP, crv Ed25519)")
+    if jwk.get("alg", EDDSA) != EDDSA:
+        raise TokenKeyError(f"{name}: key {kid!r} is for alg {jwk['alg']!r}, not EdDSA")
+    if private and "d" not in jwk:
+        raise TokenKeyError(f"{name}: key {kid!r} has no private part 'd'")
+    if not private and "d" in jwk:
+        raise TokenKeyError(
+            f"{name}: key {kid!r} holds a private part 'd'; publish public keys only"
+        )
+    try:
+        return jwt.PyJWK(jwk, algorithm=EDDSA)
+    except (jwt.PyJWTError, ValueError) as e:
+        # e.g. a bad base64 value, a key of the wrong length, or an x that is not d's.
+        raise TokenKeyError(f"{name}: key {kid!r} is malformed: {e}") from None
+
+
+def _json_load(name: str, text: str) -> object:
+    if not text:
+        raise TokenKeyError(f"{name} is required with JWT_ALGORITHM=EdDSA ({KEYS_HINT})")
+    if text.startswith(PLACEHOLDER_PREFIX):
+        raise TokenKeyError(
+            f"{name} still holds the example value ({PLACEHOLDER_PREFIX}...) ({KEYS_HINT})"
+        )
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise TokenKeyError(
+            f"{name} is not JSON (a JWK on one line, in single quotes in .env)"
+        ) from None
+
+
+def signing_key_load(text: str) -> jwt.PyJWK:
+    """Return the private Ed25519 JWK held in `text` (JWT_PRIVATE_KEY); raise TokenKeyError."""
+    return _ed25519_jwk("JWT_PRIVATE_KEY", _json_load("JWT_PRIVATE_KEY", text), private=True)
+
+
+def verifying_keys_load(text: str, *, signing_key: jwt.PyJWK) -> dict[str, jwt.PyJWK]:
+    """Return the public keys of the JWKS in `text` (JWT_PUBLIC_KEYS) by `kid`.
+
+    Raise TokenKeyError when the set is malformed, holds a private part, repeats a `kid`, or
+    lacks the signing key's public half under its `kid` (tokens this service signs must verify).
+    """
+    jwks = _json_load("JWT_PUBLIC_KEYS", text)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise TokenKeyError('JWT_PUBLIC_KEYS must be a JWKS: {"keys": [<public JWK>, ...]}')
+    keys: dict[str, jwt.PyJWK] = {}
+    for jwk in jwks["keys"]:
+        key = _ed25519_jwk("JWT_PUBLIC_KEYS", jwk, private=False)
+        if key.key_id in keys:
+            raise TokenKeyError(f"JWT_PUBLIC_KEYS: kid {key.key_id!r} appears twice")
+        keys[key.key_id] = key
+    published = keys.get(signing_key.key_id)
+    if published is None:
+        raise TokenKeyError(
+            f"JWT_PRIVATE_KEY's kid {signing_key.key_id!r} is not in JWT_PUBLIC_KEYS"
+        )
+    if _public_jwk(published) != _public_jwk(signing_key):
+        raise TokenKeyError(
+            f"JWT_PUBLIC_KEYS: kid {signing_key.key_id!r} is another key than JWT_PRIVATE_KEY's"
+        )
+    return keys
+
+
+def _public_jwk(key: jwt.PyJWK) -> dict:
+    public = key.key.public_key() if isinstance(key.key, Ed25519PrivateKey) else key.key
+    return OKPAlgorithm.to_jwk(public, as_dict=True)
+
+
+def jwks_public(keys: Mapping[str, jwt.PyJWK]) -> dict:
+    """Return the JWKS (RFC 7517) of `keys`: rebuilt from each public key, so never a `d`."""
+    return {
+        "keys": [
+            {**_public_jwk(key), "kid": kid, "use": "sig", "alg": EDDSA}
+            for kid, key in keys.items()
+        ]
+    }
+
+
+# --- tokens --------------------------------------------------------------------------------------
 
 
 def access_token_encode(*, user_id: int, lifetime: timedelta) -> str:
@@ -41,20 +148,36 @@ def access_token_encode(*, user_id: int, lifetime: timedelta) -> str:
         "aud": settings.JWT_AUDIENCE,
         "token_type": ACCESS_TOKEN_TYPE,
     }
+    if settings.JWT_ALGORITHM == EDDSA:
+        key = settings.JWT_SIGNING_KEY
+        return jwt.encode(payload, key, algorithm=EDDSA, headers={"kid": key.key_id})
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)
+
+
+def _verifying_key(token: str) -> jwt.PyJWK | str:
+    """Return the key that must have signed `token`: JWT_PUBLIC_KEYS' key of its `kid` (RFC
+    7515 4.1.4), or the shared secret. Raise jwt.InvalidTokenError for an unknown `kid`."""
+    if settings.JWT_ALGORITHM != EDDSA:
+        return settings.JWT_SECRET
+    kid = jwt.get_unverified_header(token).get("kid")
+    key = settings.JWT_VERIFYING_KEYS.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise jwt.InvalidTokenError("no public key has this kid")
+    return key
 
 
 def access_token_decode(token: str) -> AccessTokenClaims:
     """Verify `token` and return its claims; raise AccessTokenError if it is refused.
 
     Pins the algorithm list (RFC 8725 3.1: never trust the token's own `alg`, so `none` and
-    algorithm substitution are refused), requires every claim, checks `iss`, `aud`, `exp`,
-    `iat` and `nbf` (when present) with JWT_LEEWAY seconds of clock skew, then the type.
+    algorithm substitution, such as an HS256 token keyed with a public key, are refused),
+    requires every claim, checks `iss`, `aud`, `exp`, `iat` and `nbf` (when present) with
+    JWT_LEEWAY seconds of clock skew, then the type.
     """
     try:
         payload = jwt.decode(
             token,
-            settings.JWT_SECRET,
+            _verifying_key(token),
             algorithms=[settings.JWT_ALGORITHM],
             audience=settings.JWT_AUDIENCE,
             issuer=settings.JWT_ISSUER,
@@ -72,7 +195,8 @@ def access_token_decode(token: str) -> AccessTokenClaims:
     except jwt.InvalidAudienceError as e:
         raise AccessTokenError("Token has the wrong audience.") from e
     except jwt.InvalidTokenError as e:
-        # Bad signature, another algorithm, malformed token or claim: one message, no oracle.
+        # Bad signature, another algorithm, unknown kid, malformed token or claim: one message,
+        # no oracle.
         raise AccessTokenError("Token is invalid.") from e
 
     if payload["token_type"] != ACCESS_TOKEN_TYPE:

@@ -3,17 +3,19 @@
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import serializers, services
+from accounts import serializers, services, tokens
 from accounts.exceptions import Unauthorized
 from accounts.parsers import NOT_AN_OBJECT
 from accounts.redis_outage import REDIS_DOWN_ERRORS
@@ -284,3 +286,28 @@ class HealthView(PublicAPIView):
             {"status": "ok" if healthy else "unavailable", **checks},
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+# Long enough to spare the service, short enough that a key published for rotation reaches
+# cached verifiers well before it signs (README: Access-token keys).
+JWKS_MAX_AGE = 300
+
+
+class JWKSView(PublicAPIView):
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="jwks",
+        summary="Public keys that verify access tokens (JWKS)",
+        description=(
+            "The JSON Web Key Set (RFC 7517) of the Ed25519 public keys that verify access "
+            "tokens: pick the key whose `kid` the token's header names, and accept `alg` EdDSA "
+            "only. Empty with `JWT_ALGORITHM` HS256, whose shared secret is never published. "
+            f"Cacheable for {JWKS_MAX_AGE} seconds."
+        ),
+        responses={200: serializers.JWKSetSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        response = Response(tokens.jwks_public(settings.JWT_VERIFYING_KEYS))
+        response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+        return response

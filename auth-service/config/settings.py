@@ -2,7 +2,7 @@
 
 Every variable is documented in the repository's `.env.example`. Secure by default: DEBUG is
 off, and without DEBUG the service refuses to start with a missing, example (`change-me...`) or
-too short secret.
+too short secret. A missing, malformed, mismatched or example signing key is refused always.
 """
 
 import os
@@ -17,9 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 PLACEHOLDER_PREFIX = "change-me"
 JWT_LEEWAY_MAX = 10
-# Supported algorithms and the shortest key each accepts: RFC 7518 3.2 asks for a key at least
-# as long as the hash output (so at least 32 bytes).
-JWT_ALGORITHMS_SUPPORTED = {"HS256": 32, "HS384": 48, "HS512": 64}
+# The HMAC algorithms (besides EdDSA) and the shortest secret each accepts: RFC 7518 3.2 asks
+# for a key at least as long as the hash output (so at least 32 bytes).
+JWT_HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -212,15 +212,31 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Access tokens (accounts/tokens.py) ----------------------------------------------------
-JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
-if JWT_ALGORITHM not in JWT_ALGORITHMS_SUPPORTED:
+# EdDSA (default): this service signs with the private JWK JWT_PRIVATE_KEY; both services verify
+# with the public keys of JWT_PUBLIC_KEYS (a JWKS), chosen by the token's kid. HS*: one shared
+# JWT_SECRET signs and verifies. README: Access-token keys.
+JWT_ALGORITHM = env_str("JWT_ALGORITHM", "EdDSA")
+if JWT_ALGORITHM != "EdDSA" and JWT_ALGORITHM not in JWT_HMAC_KEY_BYTES:
     raise ImproperlyConfigured(
-        f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS_SUPPORTED)} "
+        f"JWT_ALGORITHM must be one of EdDSA, {', '.join(JWT_HMAC_KEY_BYTES)} "
         f"(got {JWT_ALGORITHM!r})."
     )
-JWT_SECRET = env_secret(
-    "JWT_SECRET", debug=DEBUG, min_bytes=JWT_ALGORITHMS_SUPPORTED[JWT_ALGORITHM]
-)
+if JWT_ALGORITHM == "EdDSA":
+    # Imported here: the key checks need PyJWT, and only this branch needs them.
+    from accounts.tokens import TokenKeyError, signing_key_load, verifying_keys_load
+
+    try:
+        JWT_SIGNING_KEY = signing_key_load(env_str("JWT_PRIVATE_KEY"))
+        JWT_VERIFYING_KEYS = verifying_keys_load(
+            env_str("JWT_PUBLIC_KEYS"), signing_key=JWT_SIGNING_KEY
+        )
+    except TokenKeyError as e:
+        raise ImproperlyConfigured(str(e)) from None
+    JWT_SECRET = ""
+else:
+    JWT_SIGNING_KEY = None
+    JWT_VERIFYING_KEYS = {}
+    JWT_SECRET = env_secret("JWT_SECRET", debug=DEBUG, min_bytes=JWT_HMAC_KEY_BYTES[JWT_ALGORITHM])
 JWT_ISSUER = env_str("JWT_ISSUER", "auth-service")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "game-platform")
 JWT_LEEWAY = env_int("JWT_LEEWAY", 5)

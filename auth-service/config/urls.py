@@ -7,6 +7,8 @@ from django.urls import include, is_valid_path, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.views import JWKSView
+
 urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -18,6 +20,8 @@ urlpatterns = [
         name="redoc",
     ),
     path("admin/", admin.site.urls),
+    # The conventional place (RFC 8615 well-known URI) where verifiers look for our keys.
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
 ]
 
 

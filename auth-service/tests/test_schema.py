@@ -33,6 +33,7 @@ def test_schema_describes_every_endpoint(api_client):
         "/api/logout/",
         "/api/me/",
         "/api/health/",
+        "/.well-known/jwks.json",
     }
 
 

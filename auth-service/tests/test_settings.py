@@ -1,5 +1,6 @@
 """config/settings.py, loaded in a fresh interpreter with a given environment."""
 
+import json
 import os
 import re
 import subprocess
@@ -11,10 +12,15 @@ import pytest
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "a-real-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
 JWT_SECRET = "a-real-jwt-secret-0123456789-abcdefghijklmnop"
+# The suite's Ed25519 pair (pytest.ini), for the default algorithm.
+JWT_KEYS = {name: os.environ[name] for name in ("JWT_PRIVATE_KEY", "JWT_PUBLIC_KEYS")}
+HS256 = {"JWT_ALGORITHM": "HS256"}
 OUR_VARIABLES = (
     "DEBUG",
     "SECRET_KEY",
     "JWT_SECRET",
+    "JWT_PRIVATE_KEY",
+    "JWT_PUBLIC_KEYS",
     "JWT_ALGORITHM",
     "JWT_LEEWAY",
     "DATABASE_URL",
@@ -54,7 +60,7 @@ def test_debug_is_off_by_default():
     result = run_django(
         "from django.conf import settings; print(settings.DEBUG)",
         SECRET_KEY=SECRET_KEY,
-        JWT_SECRET=JWT_SECRET,
+        **JWT_KEYS,
     )
 
     assert result.stdout.strip() == "False", result.stderr
@@ -62,7 +68,7 @@ def test_debug_is_off_by_default():
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SECRET"])
 def test_missing_secret_stops_the_start_without_debug(missing):
-    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET}
+    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **HS256}
     del env[missing]
 
     result = run_django("", **env)
@@ -73,7 +79,7 @@ def test_missing_secret_stops_the_start_without_debug(missing):
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET"])
 def test_example_secret_is_refused_without_debug(name):
-    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET}
+    env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **HS256}
     env[name] = "change-me-this-is-the-example-value-of-at-least-32-bytes"
 
     result = run_django("", **env)
@@ -88,26 +94,27 @@ def test_example_secrets_are_accepted_with_debug():
         DEBUG="1",
         SECRET_KEY="change-me-django-secret-key",
         JWT_SECRET="change-me-jwt-secret-at-least-32-bytes-long",
+        **HS256,
     )
 
     assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_jwt_secret_shorter_than_32_bytes_is_refused():
-    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET="x" * 31)
+    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET="x" * 31, **HS256)
 
     assert result.returncode != 0
     assert "JWT_SECRET must be at least 32 bytes long." in result.stderr
 
 
 def test_jwt_secret_shorter_than_32_bytes_is_refused_even_with_debug():
-    result = run_django("", DEBUG="1", JWT_SECRET="x" * 31)
+    result = run_django("", DEBUG="1", JWT_SECRET="x" * 31, **HS256)
 
     assert "JWT_SECRET must be at least 32 bytes long." in result.stderr
 
 
 def test_leeway_above_ten_seconds_is_refused():
-    result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET=JWT_SECRET, JWT_LEEWAY="60")
+    result = run_django("", SECRET_KEY=SECRET_KEY, **JWT_KEYS, JWT_LEEWAY="60")
 
     assert "JWT_LEEWAY must be between 0 and 10 seconds." in result.stderr
 
@@ -115,7 +122,50 @@ def test_leeway_above_ten_seconds_is_refused():
 def test_unsupported_jwt_algorithm_is_refused():
     result = run_django("", SECRET_KEY=SECRET_KEY, JWT_SECRET=JWT_SECRET, JWT_ALGORITHM="none")
 
-    assert "JWT_ALGORITHM must be one of HS256, HS384, HS512" in result.stderr
+    assert "JWT_ALGORITHM must be one of EdDSA, HS256, HS384, HS512" in result.stderr
+
+
+def test_eddsa_is_the_default_algorithm():
+    result = run_django(
+        "from django.conf import settings as s; print(s.JWT_ALGORITHM, s.JWT_SIGNING_KEY.key_id)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+    )
+
+    assert result.stdout.split() == ["EdDSA", "test-key-1"], result.stderr
+
+
+@pytest.mark.parametrize("missing", ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEYS"])
+def test_missing_key_stops_the_start_even_with_debug(missing):
+    env = {**JWT_KEYS}
+    del env[missing]
+
+    result = run_django("", DEBUG="1", **env)
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {missing} is required with JWT_ALGORITHM=EdDSA" in result.stderr
+
+
+def test_example_private_key_stops_the_start_even_with_debug():
+    env = {**JWT_KEYS, "JWT_PRIVATE_KEY": "change-me-jwt-private-key"}
+
+    result = run_django("", DEBUG="1", **env)
+
+    assert "ImproperlyConfigured: JWT_PRIVATE_KEY still holds the example value" in result.stderr
+
+
+def test_public_keys_without_the_private_keys_half_stop_the_start():
+    public = json.loads(JWT_KEYS["JWT_PUBLIC_KEYS"])
+    public["keys"][0]["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+
+    result = run_django(
+        "", SECRET_KEY=SECRET_KEY, **{**JWT_KEYS, "JWT_PUBLIC_KEYS": json.dumps(public)}
+    )
+
+    assert (
+        "ImproperlyConfigured: JWT_PUBLIC_KEYS: kid 'test-key-1' is another key than "
+        "JWT_PRIVATE_KEY's" in result.stderr
+    )
 
 
 def test_redis_url_selects_the_plain_redis_backends():
@@ -127,7 +177,7 @@ def test_redis_url_selects_the_plain_redis_backends():
         "print(issubclass(b, redisd.RedisBackend), issubclass(b, redisd.CachingRedisBackend), "
         "s.CACHES['default']['BACKEND'])",
         SECRET_KEY=SECRET_KEY,
-        JWT_SECRET=JWT_SECRET,
+        **JWT_KEYS,
         REDIS_URL="redis://127.0.0.1:6379/3",
     )
 
@@ -140,7 +190,7 @@ def test_without_redis_url_the_embedded_backends_are_used():
         "print(s.CONSTANCE_BACKEND, s.CACHES['default']['BACKEND'], "
         "s.DATABASES['default']['ENGINE'])",
         SECRET_KEY=SECRET_KEY,
-        JWT_SECRET=JWT_SECRET,
+        **JWT_KEYS,
     )
 
     assert result.stdout.split() == [
@@ -154,7 +204,7 @@ def test_database_url_selects_postgresql():
     result = run_django(
         "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])",
         SECRET_KEY=SECRET_KEY,
-        JWT_SECRET=JWT_SECRET,
+        **JWT_KEYS,
         DATABASE_URL="postgres://user:pw@db.invalid:5432/auth",
     )
 
@@ -165,7 +215,7 @@ def test_argon2_is_the_default_password_hasher():
     result = run_django(
         "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)",
         SECRET_KEY=SECRET_KEY,
-        JWT_SECRET=JWT_SECRET,
+        **JWT_KEYS,
     )
 
     assert result.stdout.strip() == "argon2"
@@ -178,7 +228,7 @@ def deploy_check(**env: str) -> subprocess.CompletedProcess:
         "--deploy",
         "--fail-level",
         "WARNING",
-        **{"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **env},
+        **{"SECRET_KEY": SECRET_KEY, **JWT_KEYS, **env},
     )
 
 

@@ -7,9 +7,8 @@ import pytest
 
 from accounts.token_cache import VerifiedTokenCache
 from accounts.tokens import AccessTokenClaims, AccessTokenError, access_token_decode
-from tests.conftest import claims, sign
+from tests.conftest import another_key, claims, sign
 
-ANOTHER_KEY = "another-key-that-is-also-at-least-32-bytes-long"
 LEEWAY = 5
 
 
@@ -75,7 +74,7 @@ def test_a_refused_token_is_not_cached(cache, verifier):
 def test_a_token_signed_with_another_key_never_hits_the_cache(cache, verifier):
     same_claims = claims(7, jti="same")
     cache.verify(sign(same_claims), verifier, leeway=LEEWAY)
-    forged = sign(same_claims, key=ANOTHER_KEY)
+    forged = sign(same_claims, key=another_key())
 
     assert cache.get(forged, leeway=LEEWAY) is None
     with pytest.raises(AccessTokenError) as refused:

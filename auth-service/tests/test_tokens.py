@@ -15,9 +15,10 @@ from accounts.tokens import (
     access_token_decode,
     access_token_encode as encode,
 )
-from tests.conftest import claims, sign
+from tests.conftest import another_key, claims, hs256_keyed_with_public_key, sign, unsigned
 
-ANOTHER_KEY = "another-key-that-is-also-at-least-32-bytes-long"
+# Every test here runs in both signing modes, EdDSA and HS256.
+pytestmark = pytest.mark.usefixtures("jwt_mode")
 
 
 def decode_unverified(token: str) -> dict:
@@ -83,24 +84,26 @@ def test_expired_token_is_refused():
 
 
 def test_token_with_alg_none_is_refused():
-    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=")
-    body = base64.urlsafe_b64encode(json.dumps(claims(1)).encode()).rstrip(b"=")
-    token = f"{header.decode()}.{body.decode()}."
-
     with pytest.raises(AccessTokenError, match="invalid"):
-        access_token_decode(token)
+        access_token_decode(unsigned(claims(1)))
 
 
 def test_token_signed_with_another_algorithm_is_refused():
-    token = sign(claims(1), key=settings.JWT_SECRET * 2, algorithm="HS512")
+    token = sign(claims(1), key="k" * 64, algorithm="HS512")
 
     with pytest.raises(AccessTokenError, match="invalid"):
         access_token_decode(token)
 
 
 def test_token_signed_with_another_key_is_refused():
+    # In EdDSA mode: another Ed25519 key under the active key's kid.
     with pytest.raises(AccessTokenError, match="invalid"):
-        access_token_decode(sign(claims(1), key=ANOTHER_KEY))
+        access_token_decode(sign(claims(1), key=another_key()))
+
+
+def test_hs256_token_keyed_with_the_public_key_is_refused():
+    with pytest.raises(AccessTokenError, match="invalid"):
+        access_token_decode(hs256_keyed_with_public_key(claims(1)))
 
 
 def test_tampered_token_is_refused():

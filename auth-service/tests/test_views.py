@@ -595,3 +595,35 @@ def test_browsable_api_renders_html_for_a_browser(api_client, pair):
 
 def test_settings_used_by_the_suite_are_not_debug():
     assert settings.DEBUG is False
+
+
+def test_jwks_serves_the_public_keys_for_anyone(api_client):
+    response = api_client.get("/.well-known/jwks.json", HTTP_AUTHORIZATION="Bearer garbage")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "keys": [
+            {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": "6Q5Ed-lbTYfhK4g_cGcQMvQi5GUwoQRML8OR54qrWkM",
+                "kid": "test-key-1",
+                "use": "sig",
+                "alg": "EdDSA",
+            }
+        ]
+    }
+
+
+def test_jwks_may_be_cached_for_five_minutes(api_client):
+    response = api_client.get("/.well-known/jwks.json")
+
+    assert response["Cache-Control"] == "public, max-age=300"
+
+
+def test_jwks_is_empty_with_a_shared_hs256_secret(api_client, settings):
+    settings.JWT_ALGORITHM = "HS256"
+    settings.JWT_VERIFYING_KEYS = {}
+
+    assert api_client.get("/.well-known/jwks.json").json() == {"keys": []}

@@ -1,9 +1,10 @@
-"""Access-token verification: the only module of the score service that calls PyJWT.
+"""Access-token verification: the only module of the score service that verifies tokens.
 
-The auth service signs access tokens; this service verifies them itself with the shared
-key, so a request touches no database, cache or network and keeps working while the auth
-service is down. Steps, as in djangorestframework-simplejwt: get the header, get the raw
-token, validate it, return its claims.
+The auth service signs access tokens; this service verifies them itself, with the public key
+the token's `kid` names (EdDSA, the default) or the shared secret (HS*), so a request touches
+no database, cache or network and keeps working while the auth service is down. Steps, as in
+djangorestframework-simplejwt: get the header, get the raw token, validate it, return its
+claims. (app/settings.py only parses the public keys, once, at start.)
 """
 
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class AccessClaims:
     exp: int
 
 
+class _UnknownKeyError(jwt.InvalidTokenError):
+    """The token's `kid` names none of JWT_PUBLIC_KEYS (or it has none)."""
+
+
 # PyJWT's errors, most specific first, as the messages a client sees.
 _REJECTIONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.ExpiredSignatureError, "Token has expired."),
@@ -57,23 +62,37 @@ _REJECTIONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.InvalidAudienceError, "Token has the wrong audience."),
     (jwt.InvalidIssuerError, "Token has the wrong issuer."),
     (jwt.InvalidAlgorithmError, "Token is signed with an algorithm that is not allowed."),
+    (_UnknownKeyError, "Token is signed with an unknown key."),
     (jwt.InvalidSignatureError, "Token signature is invalid."),
     (jwt.DecodeError, "Token is malformed."),
 )
+
+
+def _verifying_key(token: str, settings: Settings) -> jwt.PyJWK | str:
+    """Return the key that must have signed ``token``: the public key of its ``kid`` (RFC 7515
+    section 4.1.4) with EdDSA, else the shared secret."""
+    if settings.JWT_ALGORITHM != "EdDSA":
+        return settings.JWT_SECRET.get_secret_value()
+    kid = jwt.get_unverified_header(token).get("kid")
+    key = settings.public_keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise _UnknownKeyError
+    return key
 
 
 def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
     """Verify ``token`` and return its claims.
 
     The algorithm list is pinned to JWT_ALGORITHM (so ``alg: none`` and algorithm
-    confusion are refused), every claim of the contract is required, and iss, aud,
+    confusion, such as an HS256 token keyed with the public key, are refused), the key is
+    the one the token's ``kid`` names, every claim of the contract is required, and iss, aud,
     exp, iat, nbf (when present) and token_type are checked with JWT_LEEWAY seconds of
     clock skew. Raises AuthenticationFailed for any invalid token.
     """
     try:
         payload = jwt.decode(
             token,
-            settings.JWT_SECRET.get_secret_value(),
+            _verifying_key(token, settings),
             algorithms=[settings.JWT_ALGORITHM],
             audience=settings.JWT_AUDIENCE,
             issuer=settings.JWT_ISSUER,
@@ -104,7 +123,7 @@ def _raw_token(request: Request, credentials: HTTPAuthorizationCredentials | Non
     return credentials.credentials
 
 
-# async: the HMAC check is microseconds of CPU and no I/O, not worth a thread-pool hop.
+# async: the signature check is microseconds of CPU and no I/O, not worth a thread-pool hop.
 async def verify_access_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],

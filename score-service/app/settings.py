@@ -1,12 +1,58 @@
-"""The score service's settings: read from the environment only (.env.example lists them)."""
+"""The score service's settings: read from the environment only (.env.example lists them).
 
+With EdDSA (the default) the service holds public keys only (JWT_PUBLIC_KEYS, a JWKS): it can
+verify access tokens but never mint one, so a compromise of this service forges no account.
+"""
+
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+import jwt
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_PREFIX = "change-me"
+EDDSA = "EdDSA"
+
+
+def public_keys_parse(text: str) -> dict[str, jwt.PyJWK]:
+    """Return the Ed25519 public keys of the JWKS `text` by kid; raise ValueError saying why
+    it is not a JWKS of public Ed25519 keys with distinct kids."""
+    try:
+        jwks = json.loads(text)
+    except ValueError:
+        raise ValueError("is not JSON (a JWKS on one line, in single quotes in .env)") from None
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise ValueError('must be a JWKS: {"keys": [<public JWK>, ...]}')
+    keys: dict[str, jwt.PyJWK] = {}
+    for jwk in jwks["keys"]:
+        kid = jwk.get("kid") if isinstance(jwk, dict) else None
+        if not isinstance(kid, str) or not kid:
+            raise ValueError("a key has no 'kid'")
+        if "d" in jwk:
+            raise ValueError(
+                f"key {kid!r} holds a private part 'd': the score service takes public keys only"
+            )
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            raise ValueError(f"key {kid!r} is not an Ed25519 key (kty OKP, crv Ed25519)")
+        if jwk.get("alg", EDDSA) != EDDSA:
+            raise ValueError(f"key {kid!r} is for alg {jwk['alg']!r}, not EdDSA")
+        if kid in keys:
+            raise ValueError(f"kid {kid!r} appears twice")
+        try:
+            keys[kid] = jwt.PyJWK(jwk, algorithm=EDDSA)
+        except (jwt.PyJWTError, ValueError) as e:
+            raise ValueError(f"key {kid!r} is malformed: {e}") from None
+    return keys
 
 
 class Settings(BaseSettings):
@@ -15,11 +61,16 @@ class Settings(BaseSettings):
     # An empty variable (GAME_FILE= in .env) means "not set": the default applies.
     model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, frozen=True)
 
-    # HMAC key shared with the auth service. RFC 7518 section 3.2: a key at least as long as
-    # the hash output, so 32 bytes for HS256 (48 for HS384, 64 for HS512).
-    JWT_SECRET: SecretStr
-    # HMAC only: the service holds a shared secret, not a public key.
-    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # EdDSA: tokens signed by the auth service's private Ed25519 key, verified with
+    # JWT_PUBLIC_KEYS. HS*: one HMAC secret shared with the auth service (JWT_SECRET).
+    JWT_ALGORITHM: Literal["EdDSA", "HS256", "HS384", "HS512"] = EDDSA
+    # The JWKS (RFC 7517) of the public keys; a token's `kid` picks one. EdDSA only.
+    JWT_PUBLIC_KEYS: str | None = None
+    # HMAC key shared with the auth service, HS* only. RFC 7518 section 3.2: a key at least as
+    # long as the hash output, so 32 bytes for HS256 (48 for HS384, 64 for HS512).
+    JWT_SECRET: SecretStr | None = None
+    # Never accepted: named here so that a signing key reaching this service stops its start.
+    JWT_PRIVATE_KEY: None = Field(default=None, exclude=True, repr=False)
     JWT_ISSUER: str = "auth-service"
     JWT_AUDIENCE: str = "game-platform"
     # Clock skew allowed on exp, nbf and iat, in seconds; a few at most.
@@ -28,24 +79,63 @@ class Settings(BaseSettings):
     GAME_FILE: Path | None = None
     GAME_SEED: int = 2024
 
-    @field_validator("JWT_SECRET")
+    _public_keys: dict[str, jwt.PyJWK] = PrivateAttr(default_factory=dict)
+
+    @field_validator("JWT_PRIVATE_KEY", mode="before")
     @classmethod
-    def _secret_is_real(cls, value: SecretStr) -> SecretStr:
-        secret = value.get_secret_value()
-        if secret.startswith(PLACEHOLDER_PREFIX):
+    def _no_private_key(cls, value: object) -> None:
+        if value is None:  # BaseSettings validates the default too
+            return None
+        raise ValueError(
+            "must not reach the score service, which verifies with JWT_PUBLIC_KEYS only: "
+            "remove it from this service's environment"
+        )
+
+    @field_validator("JWT_SECRET", "JWT_PUBLIC_KEYS")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is not None and text.startswith(PLACEHOLDER_PREFIX):
             raise ValueError(
-                f"is a placeholder ({PLACEHOLDER_PREFIX}...): set a random secret (make env)"
+                f"is a placeholder ({PLACEHOLDER_PREFIX}...): set a real value (make env)"
             )
         return value
 
+    @field_validator("JWT_PUBLIC_KEYS")
+    @classmethod
+    def _public_keys_are_a_jwks(cls, value: str | None) -> str | None:
+        if value is not None:
+            public_keys_parse(value)
+        return value
+
     @model_validator(mode="after")
-    def _secret_is_long_enough(self) -> "Settings":
+    def _keys_fit_the_algorithm(self) -> "Settings":
+        if self.JWT_ALGORITHM == EDDSA:
+            if self.JWT_SECRET is not None:
+                raise ValueError(
+                    "JWT_SECRET must be unset with JWT_ALGORITHM=EdDSA: the score service "
+                    "holds no signing key"
+                )
+            if self.JWT_PUBLIC_KEYS is None:
+                raise ValueError(
+                    "JWT_PUBLIC_KEYS is required with JWT_ALGORITHM=EdDSA (the auth service's "
+                    "public keys as a JWKS; make env writes them)"
+                )
+            self._public_keys = public_keys_parse(self.JWT_PUBLIC_KEYS)
+            return self
+        if self.JWT_SECRET is None:
+            raise ValueError(f"JWT_SECRET is required with JWT_ALGORITHM={self.JWT_ALGORITHM}")
         minimum = int(self.JWT_ALGORITHM[2:]) // 8
         if len(self.JWT_SECRET.get_secret_value().encode()) < minimum:
             raise ValueError(
                 f"JWT_SECRET must be at least {minimum} bytes for {self.JWT_ALGORITHM}"
             )
         return self
+
+    @property
+    def public_keys(self) -> Mapping[str, jwt.PyJWK]:
+        """The verifying keys by kid (EdDSA); empty with an HMAC algorithm."""
+        return self._public_keys
 
 
 class SettingsError(Exception):
@@ -61,7 +151,7 @@ def _problem(error: dict) -> str:
 def settings_load() -> Settings:
     """Return the Settings read from the environment.
 
-    Raises SettingsError naming each bad variable, e.g. "JWT_SECRET: Field required".
+    Raises SettingsError naming each bad variable, e.g. "JWT_PUBLIC_KEYS: is not JSON".
     """
     try:
         return Settings()

@@ -1,9 +1,16 @@
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from jwt.algorithms import OKPAlgorithm
 
 from app.main import create_app
 from app.settings import Settings
@@ -11,7 +18,51 @@ from app.settings import Settings
 # At least 64 bytes: long enough for HS512 too (RFC 7518 section 3.2), so no key-length warning.
 SECRET = "test-secret-" + "0123456789abcdef" * 3 + "-padding-to-64-bytes"
 assert len(SECRET) >= 64
+# The auth service's key pair, as the suite plays it: the private half signs, the service gets
+# the public half only.
+KID = "test-key-1"
+PRIVATE_KEY = Ed25519PrivateKey.generate()
+PUBLIC_JWK = {**OKPAlgorithm.to_jwk(PRIVATE_KEY.public_key(), as_dict=True), "kid": KID}
+PUBLIC_KEYS = json.dumps({"keys": [PUBLIC_JWK]})
 SETTING_NAMES = tuple(Settings.model_fields)
+DEFAULT = object()
+
+
+def settings_of(mode: str) -> Settings:
+    """Settings of the test app in `mode` (EdDSA or HS256), given in full so that the
+    environment plays no part."""
+    keys = {"JWT_PUBLIC_KEYS": PUBLIC_KEYS} if mode == "EdDSA" else {"JWT_SECRET": SECRET}
+    return Settings(
+        JWT_ALGORITHM=mode,
+        **keys,
+        JWT_ISSUER="auth-service",
+        JWT_AUDIENCE="game-platform",
+        JWT_LEEWAY=5,
+        GAME_FILE=None,
+        GAME_SEED=2024,
+    )
+
+
+def another_key(settings: Settings) -> object:
+    """A key of the settings' mode that the service does not hold: another Ed25519 private key
+    (to sign under the known kid), or another secret."""
+    if settings.JWT_ALGORITHM == "EdDSA":
+        return Ed25519PrivateKey.generate()
+    return "another-secret-" + "x" * 64
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_keyed_with_public_key(claims: dict) -> str:
+    """The algorithm-confusion forgery (RFC 8725 section 2.1): an HS256 token whose HMAC secret
+    is the published Ed25519 public key (PEM), under its kid. PyJWT refuses to make one."""
+    secret = PRIVATE_KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "typ": "JWT", "kid": KID}
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
 
 
 @pytest.fixture(autouse=True)
@@ -23,16 +74,8 @@ def _clean_environment(monkeypatch):
 
 @pytest.fixture(scope="session")
 def settings():
-    """Settings of the test app, given in full so that the environment plays no part."""
-    return Settings(
-        JWT_SECRET=SECRET,
-        JWT_ALGORITHM="HS256",
-        JWT_ISSUER="auth-service",
-        JWT_AUDIENCE="game-platform",
-        JWT_LEEWAY=5,
-        GAME_FILE=None,
-        GAME_SEED=2024,
-    )
+    """Settings of the test app in the default mode, EdDSA."""
+    return settings_of("EdDSA")
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +86,17 @@ def client(settings):
 
 
 @pytest.fixture
-def make_token():
-    """Sign an access token as the auth service does; keyword arguments override or,
-    with None, remove claims; key and algorithm pick another signature."""
+def make_token(settings):
+    """Sign an access token as the auth service does in the settings' mode; keyword arguments
+    override or, with None, remove claims; key, algorithm and headers forge another one."""
+    eddsa = settings.JWT_ALGORITHM == "EdDSA"
 
-    def make(*, key=SECRET, algorithm="HS256", headers=None, **overrides):
+    def make(*, key=DEFAULT, algorithm=None, headers=None, **overrides):
+        if key is DEFAULT:
+            key = PRIVATE_KEY if eddsa else SECRET
+        algorithm = algorithm or settings.JWT_ALGORITHM
+        if headers is None and eddsa:
+            headers = {"kid": KID}
         now = int(time.time())
         claims = {
             "sub": "42",

@@ -1,15 +1,30 @@
 """Access-token verification, through GET /score as a client sees it."""
 
+import json
 import time
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
+from jwt.algorithms import OKPAlgorithm
 from pydantic import SecretStr
 
 from app.auth import REQUIRED_CLAIMS, AccessClaims, access_token_decode
 from app.main import create_app
+from app.settings import Settings
+from tests.conftest import KID, another_key, hs256_keyed_with_public_key, settings_of
 
-ANOTHER_KEY = "another-secret-" + "x" * 64
+
+@pytest.fixture(scope="module", params=["EdDSA", "HS256"])
+def settings(request):
+    """Every test here runs in both modes: EdDSA (the default) and HS256."""
+    return settings_of(request.param)
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def score_with(client, authorization):
@@ -80,10 +95,21 @@ def test_token_with_a_tampered_payload_is_rejected(client, make_token):
     assert_rejected(response, "Token signature is invalid.")
 
 
-def test_token_signed_with_another_key_is_rejected(client, make_token):
-    response = score_with(client, f"Bearer {make_token(key=ANOTHER_KEY)}")
+def test_token_signed_with_another_key_is_rejected(client, settings, make_token):
+    # With EdDSA: another Ed25519 key under the known kid.
+    response = score_with(client, f"Bearer {make_token(key=another_key(settings))}")
 
     assert_rejected(response, "Token signature is invalid.")
+
+
+def test_hs256_token_keyed_with_the_public_key_is_rejected(client, settings, make_token):
+    claims = jwt.decode(make_token(), options={"verify_signature": False})
+    response = score_with(client, f"Bearer {hs256_keyed_with_public_key(claims)}")
+
+    if settings.JWT_ALGORITHM == "EdDSA":
+        assert_rejected(response, "Token is signed with an algorithm that is not allowed.")
+    else:  # HS256 is allowed, but the public key is not the secret
+        assert_rejected(response, "Token signature is invalid.")
 
 
 def test_unsigned_alg_none_token_is_rejected(client, make_token):
@@ -93,8 +119,8 @@ def test_unsigned_alg_none_token_is_rejected(client, make_token):
 
 
 def test_token_signed_with_another_hmac_algorithm_is_rejected(client, make_token):
-    # Right key, but HS512 is not JWT_ALGORITHM: the algorithm list is pinned.
-    response = score_with(client, f"Bearer {make_token(algorithm='HS512')}")
+    # HS512 is not JWT_ALGORITHM: the algorithm list is pinned.
+    response = score_with(client, f"Bearer {make_token(key='k' * 64, algorithm='HS512')}")
 
     assert_rejected(response, "Token is signed with an algorithm that is not allowed.")
 
@@ -177,7 +203,13 @@ def test_a_token_accepted_by_one_app_is_refused_by_an_app_with_another_key(
 ):
     token = make_token()
     assert score_with(client, f"Bearer {token}").status_code == 200
-    other_settings = settings.model_copy(update={"JWT_SECRET": SecretStr(ANOTHER_KEY)})
+    key = another_key(settings)
+    if settings.JWT_ALGORITHM == "EdDSA":
+        jwk = {**OKPAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": KID}
+        update = {"JWT_PUBLIC_KEYS": json.dumps({"keys": [jwk]})}
+    else:
+        update = {"JWT_SECRET": SecretStr(key)}
+    other_settings = Settings(**{**settings.model_dump(), **update})
 
     with TestClient(create_app(other_settings)) as other_client:
         response = score_with(other_client, f"Bearer {token}")

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.game import generate_game, get_score
 from app.main import create_app
 from app.scoreboard import GameFileError
+from tests.conftest import PUBLIC_KEYS
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 GAME = generate_game(2024)  # the game the `client` fixture serves (GAME_SEED 2024)
@@ -244,7 +245,7 @@ def test_broken_game_file_stops_the_start(settings, tmp_path):
 def test_uvicorn_exits_with_the_game_file_problem_when_it_is_broken(tmp_path):
     game_file = tmp_path / "game.json"
     game_file.write_text('[{"offset": 0, "score": {"home": 0, "away": 0}}, {"offset": 0}]')
-    env = {"JWT_SECRET": "u" * 32, "GAME_FILE": str(game_file), "PATH": ""}
+    env = {"JWT_PUBLIC_KEYS": PUBLIC_KEYS, "GAME_FILE": str(game_file), "PATH": ""}
 
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"],
@@ -261,7 +262,7 @@ def test_uvicorn_exits_with_the_game_file_problem_when_it_is_broken(tmp_path):
     assert "Application startup failed. Exiting." in result.stderr
 
 
-def test_uvicorn_exits_when_jwt_secret_is_missing():
+def test_uvicorn_exits_when_public_keys_are_missing():
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"],
         cwd=SERVICE_DIR,
@@ -273,4 +274,7 @@ def test_uvicorn_exits_when_jwt_secret_is_missing():
     )
 
     assert result.returncode != 0
-    assert "app.settings.SettingsError: bad settings: JWT_SECRET: Field required" in result.stderr
+    assert (
+        "app.settings.SettingsError: bad settings: JWT_PUBLIC_KEYS is required with "
+        "JWT_ALGORITHM=EdDSA" in result.stderr
+    )

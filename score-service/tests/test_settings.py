@@ -1,17 +1,28 @@
 """Settings come from the environment; a missing or unsafe value stops the start."""
 
+import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
 from pydantic import ValidationError
 
 from app.settings import Settings, SettingsError, settings_load
+from tests.conftest import PRIVATE_KEY, PUBLIC_JWK, PUBLIC_KEYS
 
 SECRET = "s" * 32
+PRIVATE_JWK = {**OKPAlgorithm.to_jwk(PRIVATE_KEY, as_dict=True), "kid": "test-key-1"}
+
+
+@pytest.fixture
+def hs256(monkeypatch):
+    """The HS256 mode: JWT_ALGORITHM=HS256, a JWT_SECRET set by each test."""
+    monkeypatch.setenv("JWT_ALGORITHM", "HS256")
 
 
 def test_defaults_match_the_contract(monkeypatch):
-    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
 
     settings = Settings()
 
@@ -22,10 +33,76 @@ def test_defaults_match_the_contract(monkeypatch):
         settings.JWT_LEEWAY,
         settings.GAME_FILE,
         settings.GAME_SEED,
-    ) == ("HS256", "auth-service", "game-platform", 5, None, 2024)
+    ) == ("EdDSA", "auth-service", "game-platform", 5, None, 2024)
+
+
+def test_public_keys_are_read_by_kid(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
+
+    assert list(Settings().public_keys) == ["test-key-1"]
+
+
+def test_settings_hold_no_private_key_material(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
+
+    settings = Settings()
+
+    assert settings.JWT_SECRET is None
+    assert settings.JWT_PRIVATE_KEY is None
+    assert all(isinstance(key.key, Ed25519PublicKey) for key in settings.public_keys.values())
+    assert PRIVATE_JWK["d"] not in repr(settings.model_dump())
+
+
+def test_private_key_in_the_environment_stops_the_start(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
+    monkeypatch.setenv("JWT_PRIVATE_KEY", json.dumps(PRIVATE_JWK))
+
+    with pytest.raises(SettingsError, match="JWT_PRIVATE_KEY: must not reach the score service"):
+        settings_load()
+
+
+def test_public_keys_holding_a_private_part_are_refused(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", json.dumps({"keys": [PRIVATE_JWK]}))
+
+    with pytest.raises(ValidationError, match="holds a private part 'd'"):
+        Settings()
+
+
+def test_jwt_secret_with_eddsa_is_refused(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+
+    with pytest.raises(ValidationError, match="JWT_SECRET must be unset with JWT_ALGORITHM=EdDSA"):
+        Settings()
+
+
+def test_missing_public_keys_are_refused():
+    with pytest.raises(ValidationError, match="JWT_PUBLIC_KEYS is required with"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("change-me-jwt-public-keys", "placeholder"),
+        ("{not json", "is not JSON"),
+        (json.dumps(PUBLIC_JWK), "must be a JWKS"),
+        (json.dumps({"keys": []}), "must be a JWKS"),
+        (json.dumps({"keys": [{**PUBLIC_JWK, "kid": ""}]}), "has no 'kid'"),
+        (json.dumps({"keys": [{"kty": "RSA", "kid": "r"}]}), "not an Ed25519 key"),
+        (json.dumps({"keys": [{**PUBLIC_JWK, "x": "AAAA"}]}), "is malformed"),
+        (json.dumps({"keys": [PUBLIC_JWK, PUBLIC_JWK]}), "appears twice"),
+    ],
+)
+def test_bad_public_keys_are_refused(monkeypatch, value, message):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", value)
+
+    with pytest.raises(ValidationError, match=message):
+        Settings()
 
 
 def test_every_setting_is_read_from_the_environment(monkeypatch):
+    # HS384 so that JWT_SECRET may be set; JWT_PUBLIC_KEYS is read in the test above.
     values = {
         "JWT_SECRET": "x" * 48,
         "JWT_ALGORITHM": "HS384",
@@ -42,17 +119,20 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
 
     assert settings.model_dump() | {"JWT_SECRET": settings.JWT_SECRET.get_secret_value()} == {
         **values,
+        "JWT_PUBLIC_KEYS": None,
         "JWT_LEEWAY": 0,
         "GAME_FILE": Path("/srv/game.json"),
         "GAME_SEED": 7,
     }
 
 
-def test_missing_jwt_secret_is_refused():
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
+@pytest.mark.usefixtures("hs256")
+def test_missing_jwt_secret_is_refused_with_hs256():
+    with pytest.raises(ValidationError, match="JWT_SECRET is required with JWT_ALGORITHM=HS256"):
         Settings()
 
 
+@pytest.mark.usefixtures("hs256")
 def test_empty_jwt_secret_is_refused(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "")
 
@@ -60,6 +140,7 @@ def test_empty_jwt_secret_is_refused(monkeypatch):
         Settings()
 
 
+@pytest.mark.usefixtures("hs256")
 def test_jwt_secret_shorter_than_32_bytes_is_refused(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "s" * 31)
 
@@ -67,6 +148,7 @@ def test_jwt_secret_shorter_than_32_bytes_is_refused(monkeypatch):
         Settings()
 
 
+@pytest.mark.usefixtures("hs256")
 def test_jwt_secret_length_counts_bytes_not_characters(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "é" * 16)  # 16 characters, 32 bytes in UTF-8
 
@@ -81,6 +163,7 @@ def test_jwt_secret_must_be_as_long_as_the_hash_of_the_algorithm(monkeypatch):
         Settings()
 
 
+@pytest.mark.usefixtures("hs256")
 def test_placeholder_jwt_secret_is_refused(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "change-me-jwt-secret-at-least-32-bytes-long")
 
@@ -89,7 +172,7 @@ def test_placeholder_jwt_secret_is_refused(monkeypatch):
 
 
 @pytest.mark.parametrize("algorithm", ["none", "RS256", "hs256"])
-def test_jwt_algorithm_other_than_hmac_sha2_is_refused(monkeypatch, algorithm):
+def test_jwt_algorithm_other_than_eddsa_or_hmac_sha2_is_refused(monkeypatch, algorithm):
     monkeypatch.setenv("JWT_SECRET", SECRET)
     monkeypatch.setenv("JWT_ALGORITHM", algorithm)
 
@@ -99,7 +182,7 @@ def test_jwt_algorithm_other_than_hmac_sha2_is_refused(monkeypatch, algorithm):
 
 @pytest.mark.parametrize("leeway", ["-1", "11"])
 def test_jwt_leeway_outside_zero_to_ten_seconds_is_refused(monkeypatch, leeway):
-    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
     monkeypatch.setenv("JWT_LEEWAY", leeway)
 
     with pytest.raises(ValidationError, match="JWT_LEEWAY"):
@@ -107,12 +190,13 @@ def test_jwt_leeway_outside_zero_to_ten_seconds_is_refused(monkeypatch, leeway):
 
 
 def test_empty_game_file_means_the_generated_game(monkeypatch):
-    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", PUBLIC_KEYS)
     monkeypatch.setenv("GAME_FILE", "")
 
     assert Settings().GAME_FILE is None
 
 
+@pytest.mark.usefixtures("hs256")
 def test_secret_is_not_shown_in_the_settings_repr(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", SECRET)
 
@@ -129,12 +213,13 @@ def test_every_setting_is_documented_in_env_example():
 
 
 def test_settings_load_names_every_bad_variable_on_one_line(monkeypatch):
+    monkeypatch.setenv("JWT_PUBLIC_KEYS", "{not json")
     monkeypatch.setenv("JWT_LEEWAY", "60")
 
     with pytest.raises(SettingsError) as raised:
         settings_load()
 
     assert str(raised.value) == (
-        "bad settings: JWT_SECRET: Field required; "
-        "JWT_LEEWAY: Input should be less than or equal to 10"
+        "bad settings: JWT_PUBLIC_KEYS: is not JSON (a JWKS on one line, in single quotes in "
+        ".env); JWT_LEEWAY: Input should be less than or equal to 10"
     )

@@ -7,8 +7,8 @@ import pytest
 
 from app.auth import AccessClaims, AuthenticationFailed, access_token_decode
 from app.token_cache import VerifiedTokenCache
+from tests.conftest import another_key
 
-ANOTHER_KEY = "another-secret-" + "x" * 64
 LEEWAY = 5
 
 
@@ -75,11 +75,13 @@ def test_a_refused_token_is_not_cached(cache, verifier, make_token):
     assert len(cache) == 0
 
 
-def test_a_token_signed_with_another_key_never_hits_the_cache(cache, verifier, make_token):
+def test_a_token_signed_with_another_key_never_hits_the_cache(
+    cache, verifier, make_token, settings
+):
     now = int(time.time())
     same_claims = {"sub": "7", "jti": "same", "iat": now, "exp": now + 30}
     cache.verify(make_token(**same_claims), verifier, leeway=LEEWAY)
-    forged = make_token(key=ANOTHER_KEY, **same_claims)
+    forged = make_token(key=another_key(settings), **same_claims)
 
     assert cache.get(forged, leeway=LEEWAY) is None
     with pytest.raises(AuthenticationFailed) as refused:

@@ -1,0 +1,253 @@
+"""Access-token keys end to end: EdDSA with a JWKS, the HS256 option, forgeries refused by
+both services in both modes, no signing key in the score service, rotation by kid."""
+
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from conftest import PASSWORD, ROOT, bearer, claims, stack_module
+
+KEY_SETTINGS = ("JWT_PRIVATE_KEY", "JWT_NEXT_PRIVATE_KEY", "JWT_PUBLIC_KEYS")
+
+
+@dataclass
+class Mode:
+    """One running stack and a client on its gateway."""
+
+    algorithm: str
+    stack: object
+    client: httpx.Client
+
+    def login(self) -> str:
+        """Register a new user and log in; return its access token."""
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        credentials = {"email": email, "password": PASSWORD}
+        assert self.client.post("/api/register/", json=credentials).status_code == 201
+        response = self.client.post("/api/login/", json=credentials)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def statuses(self, access_token: str) -> tuple[int, int]:
+        """The statuses of /api/me/ and /score with the token: (auth service, score service)."""
+        me = self.client.get("/api/me/", headers=bearer(access_token))
+        score = self.client.get("/score", params={"offset": 0}, headers=bearer(access_token))
+        return me.status_code, score.status_code
+
+
+@pytest.fixture(params=["EdDSA", "HS256"])
+def mode(request, stack, gateway) -> Iterator[Mode]:
+    if request.param == "EdDSA":
+        yield Mode("EdDSA", stack, gateway)
+        return
+    hs256_stack = request.getfixturevalue("hs256_stack")
+    with httpx.Client(base_url=hs256_stack.url, timeout=30) as client:
+        yield Mode("HS256", hs256_stack, client)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forged(header: dict, payload: dict, signature: bytes = b"") -> tuple[str, str]:
+    """Return (signing input, token) of a hand-made JWT."""
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
+    return signing_input, f"{signing_input}.{_b64(signature)}"
+
+
+def signing_key(stack) -> jwt.PyJWK:
+    """The EdDSA stack's private key: what an attacker must not have."""
+    return jwt.PyJWK.from_json(stack.settings["JWT_PRIVATE_KEY"])
+
+
+def test_login_token_verifies_on_both_services(mode):
+    access = mode.login()
+
+    assert jwt.get_unverified_header(access)["alg"] == mode.algorithm
+    assert mode.statuses(access) == (200, 200)
+
+
+def test_alg_none_token_is_refused_by_both_services(mode, stack):
+    payload = claims(mode.login())
+    _, token = forged({"alg": "none", "typ": "JWT", "kid": signing_key(stack).key_id}, payload)
+
+    assert mode.statuses(token) == (401, 401)
+
+
+def test_hs256_token_keyed_with_the_public_key_is_refused_by_both_services(mode, stack):
+    # The algorithm-confusion attack (RFC 8725 2.1): the published key used as HMAC secret.
+    public = signing_key(stack).key.public_key()
+    secret = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "typ": "JWT", "kid": signing_key(stack).key_id}
+    signing_input, _ = forged(header, claims(mode.login()))
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+
+    assert mode.statuses(f"{signing_input}.{_b64(signature)}") == (401, 401)
+
+
+def test_token_signed_by_another_key_under_the_same_kid_is_refused_by_both_services(mode, stack):
+    payload = claims(mode.login())
+    kid = signing_key(stack).key_id
+    if mode.algorithm == "EdDSA":
+        token = jwt.encode(payload, Ed25519PrivateKey.generate(), "EdDSA", headers={"kid": kid})
+    else:
+        token = jwt.encode(payload, "another-secret-of-at-least-32-bytes-long", "HS256")
+
+    assert mode.statuses(token) == (401, 401)
+
+
+def test_token_whose_kid_is_unknown_is_refused_by_both_services(gateway, login, stack):
+    payload = claims(login()["access_token"])
+    token = jwt.encode(payload, signing_key(stack), "EdDSA", headers={"kid": "unknown-kid"})
+
+    assert Mode("EdDSA", stack, gateway).statuses(token) == (401, 401)
+
+
+def test_access_token_names_a_key_listed_at_the_jwks_endpoint(gateway, login):
+    header = jwt.get_unverified_header(login()["access_token"])
+    jwks = gateway.get("/.well-known/jwks.json")
+
+    assert header["alg"] == "EdDSA"
+    assert header["kid"] in [key["kid"] for key in jwks.json()["keys"]]
+    assert jwks.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_jwks_endpoint_serves_public_ed25519_keys_only(gateway):
+    (key,) = gateway.get("/.well-known/jwks.json").json()["keys"]
+
+    assert set(key) == {"kty", "crv", "x", "kid", "use", "alg"}
+    assert (key["kty"], key["crv"], key["use"], key["alg"]) == ("OKP", "Ed25519", "sig", "EdDSA")
+
+
+def test_a_third_party_verifies_access_tokens_from_the_jwks_alone(stack, login):
+    access = login()["access_token"]
+    client = jwt.PyJWKClient(f"{stack.url}/.well-known/jwks.json")
+
+    key = client.get_signing_key_from_jwt(access)
+    payload = jwt.decode(
+        access,
+        key,
+        algorithms=["EdDSA"],
+        audience=stack.settings["JWT_AUDIENCE"],
+        issuer=stack.settings["JWT_ISSUER"],
+    )
+    assert payload["token_type"] == "access"
+
+
+def test_hs256_stack_publishes_no_key(hs256_stack):
+    response = httpx.get(f"{hs256_stack.url}/.well-known/jwks.json", timeout=30)
+
+    assert response.json() == {"keys": []}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/<pid>/environ (Linux)")
+def test_running_score_process_environment_holds_no_private_key(stack):
+    pid = stack.services["score"].process.pid
+    entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    environ = dict(entry.split("=", 1) for entry in entries if "=" in entry)
+    private = json.loads(stack.settings["JWT_PRIVATE_KEY"])
+
+    assert "JWT_PRIVATE_KEY" not in environ
+    assert not [name for name, value in environ.items() if private["d"] in value]
+    assert environ["JWT_PUBLIC_KEYS"] == stack.settings["JWT_PUBLIC_KEYS"]
+
+
+def test_compose_gives_the_score_service_public_keys_only(tmp_path):
+    env_file = tmp_path / ".env"
+    stack_module.env_file_create(target=env_file)
+    command = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", str(env_file)]
+    try:
+        rendered = subprocess.run(
+            [*command, "config", "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"docker compose is not available: {e}")
+    services = json.loads(rendered)["services"]
+    private = json.loads(stack_module.env_file_read(env_file)["JWT_PRIVATE_KEY"])
+
+    score = services["score"]["environment"]
+    assert "JWT_PRIVATE_KEY" not in score
+    assert not [name for name, value in score.items() if private["d"] in (value or "")]
+    assert json.loads(score["JWT_PUBLIC_KEYS"])["keys"][0]["kid"] == private["kid"]
+    assert json.loads(services["auth"]["environment"]["JWT_PRIVATE_KEY"]) == private
+
+
+# --- rotation ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rotation(stack, tmp_path) -> Iterator:
+    """Run `make rotate-jwt-key STEP=...` on a copy of the stack's keys, then restart what the
+    step says to restart with the new keys; the stack's own keys come back afterwards."""
+    original = {name: stack.settings.get(name) for name in KEY_SETTINGS}
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "".join(
+            f"{name}={stack_module.env_quote(value)}\n" for name, value in original.items() if value
+        ),
+        encoding="utf-8",
+    )
+
+    def restart(*names: str) -> None:
+        for name in names:
+            stack.service_stop(name)
+            stack.service_start(name)
+        for name in names:
+            stack.service_wait(name)
+
+    def rotate(step: str) -> None:
+        updates, _ = stack_module.jwt_key_rotation(step, stack_module.env_file_read(env_file))
+        stack_module.env_file_update(env_file, updates)
+        values = stack_module.env_file_read(env_file)
+        for name in KEY_SETTINGS:
+            stack.settings.pop(name, None)
+        stack.settings.update({n: v for n, v in values.items() if n in KEY_SETTINGS})
+        restart(*(["auth"] if step == "activate" else ["auth", "score"]))
+
+    yield rotate
+    for name, value in original.items():
+        stack.settings.pop(name, None)
+        if value:
+            stack.settings[name] = value
+    restart("auth", "score")
+
+
+def test_rotation_overlaps_the_keys_then_retires_the_old_one(stack, gateway, login, rotation):
+    both = Mode("EdDSA", stack, gateway)
+    old_token = login()["access_token"]
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+
+    rotation("publish")
+    assert jwt.get_unverified_header(login()["access_token"])["kid"] == old_kid
+    assert len(gateway.get("/.well-known/jwks.json").json()["keys"]) == 2
+
+    rotation("activate")
+    new_token = login()["access_token"]
+    assert jwt.get_unverified_header(new_token)["kid"] != old_kid
+    assert both.statuses(new_token) == (200, 200)
+    assert both.statuses(old_token) == (200, 200)  # the overlap
+
+    rotation("retire")
+    assert both.statuses(old_token) == (401, 401)
+    assert both.statuses(new_token) == (200, 200)
+    assert [key["kid"] for key in gateway.get("/.well-known/jwks.json").json()["keys"]] == [
+        jwt.get_unverified_header(new_token)["kid"]
+    ]
+    assert time.time() < claims(old_token)["exp"]  # refused for its key, not its age
