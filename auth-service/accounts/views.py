@@ -16,10 +16,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts import serializers, services
+from accounts import schema as openapi, serializers, services
 from accounts.exceptions import Unauthorized
 from accounts.parsers import NOT_AN_OBJECT
-from accounts.schema import BodyOnDeleteAutoSchema
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
@@ -216,7 +215,7 @@ ME_UPDATE_RESPONSES = {
 class MeView(APIView):
     """The current user, authenticated by an access token."""
 
-    schema = BodyOnDeleteAutoSchema()
+    schema = openapi.BodyOnDeleteAutoSchema()
 
     def get_throttles(self) -> list:
         if self.request.method == "DELETE":

@@ -6,14 +6,20 @@ thread, so each test reads it through `sent()`, which waits for the queued deliv
 
 import re
 import socket
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils.http import urlsafe_base64_encode
 
+from accounts import services
 from accounts.mail import mail_wait
 from accounts.models import RefreshToken, User
 from accounts.services import LINK_INVALID, WRONG_CURRENT_PASSWORD
@@ -263,14 +269,55 @@ def test_expired_reset_link_is_refused(api_client, reset_link):
 
 @pytest.mark.parametrize(
     "wrong",
-    [{"token": "cxyz12-0123456789abcdef"}, {"uid": "MTIzNDU2Nzg5"}, {"uid": "%%not-base64"}],
-    ids=["wrong token", "another user", "garbled uid"],
+    [
+        {"token": "cxyz12-0123456789abcdef"},
+        {"uid": "MTIzNDU2Nzg5"},
+        {"uid": "%%not-base64"},
+        {"uid": "MTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMA"},
+    ],
+    ids=["wrong token", "another user", "garbled uid", "out-of-range uid"],
 )
 def test_reset_link_with_a_wrong_part_is_refused(api_client, reset_link, wrong):
     response = confirm(api_client, {**reset_link, **wrong})
 
     assert response.status_code == 400
     assert response.json() == {"token": [LINK_INVALID]}
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_uses_of_one_reset_link_set_one_password():
+    for attempt in range(5):  # a race: several tries make a missing lock show
+        user = services.user_create(email=f"racer{attempt}@example.com", password=PASSWORD)
+        link = {
+            "uid": urlsafe_base64_encode(str(user.pk).encode()),
+            "token": default_token_generator.make_token(user),
+        }
+        barrier = threading.Barrier(2)
+        outcomes: list[object] = []
+
+        def use(new_password: str, link=link, barrier=barrier, outcomes=outcomes) -> None:
+            try:
+                barrier.wait()
+                outcomes.append(services.password_reset_confirm(**link, new_password=new_password))
+            except ValidationError as e:
+                outcomes.append(e)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=use, args=(password,))
+            for password in (NEW_PASSWORD, "Yet-an0ther-passphrase")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(type(outcome).__name__ for outcome in outcomes) == [
+            "User",
+            "ValidationError",
+        ]
 
 
 def test_reset_link_is_no_verification_link(api_client, reset_link):
