@@ -62,5 +62,5 @@ def _deliver(message: EmailMessage, purpose: str, user_id: int) -> None:
 
 
 def mail_wait(timeout: float = 30) -> None:
-    """Wait until every queued message is delivered or has failed (tests, shutdown)."""
+    """Wait until every queued message is delivered or has failed (for the tests)."""
     wait(list(_pending), timeout=timeout)
