@@ -62,6 +62,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         "staff status", default=False, help_text="Can log into the admin site."
     )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
+    email_verified_at = models.DateTimeField(
+        "email verified at",
+        null=True,
+        blank=True,
+        help_text="When the owner followed the verification or reset link sent to this email; "
+        "cleared when the email changes. Required to log in with REQUIRE_EMAIL_VERIFICATION.",
+    )
 
     objects = UserManager()
 

@@ -137,6 +137,52 @@ class UserUpdateInputSerializer(serializers.Serializer):
         return _email_available(value, user=self.context["user"])
 
 
+# --- Account lifecycle -----------------------------------------------------------------------
+
+
+def password_field(**kwargs) -> StrictCharField:
+    return StrictCharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=4096,
+        style={"input_type": "password"},
+        **kwargs,
+    )
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = password_field()
+    new_password = password_field(help_text="Checked by the password validators.")
+
+
+class MailRequestInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+
+
+class LinkInputSerializer(serializers.Serializer):
+    """The two parts of a mailed link. In the browsable API's form they come from the link's
+    query string, as hidden fields."""
+
+    uid = StrictCharField(
+        max_length=64,
+        help_text="The `{uid}` part of the mailed link.",
+        style={"input_type": "hidden", "hide_label": True},
+    )
+    token = StrictCharField(
+        max_length=128,
+        help_text="The `{token}` part of the mailed link.",
+        style={"input_type": "hidden", "hide_label": True},
+    )
+
+
+class PasswordResetConfirmInputSerializer(LinkInputSerializer):
+    new_password = password_field(help_text="Checked by the password validators.")
+
+
+class UserDeleteInputSerializer(serializers.Serializer):
+    current_password = password_field()
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
     database = serializers.CharField(help_text="`ok` or `unavailable`.")

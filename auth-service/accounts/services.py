@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from constance import config
-from django.contrib.auth import authenticate
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from accounts.mail import SERVICE_NAME, mail_message_build, mail_send
 from accounts.models import RefreshToken, User
 from accounts.tokens import access_token_encode
 
@@ -29,6 +34,15 @@ class InvalidCredentialsError(Exception):
     """Login refused. One message for every cause, so that it tells nothing about the account."""
 
     message = "Invalid email or password."
+
+
+class EmailNotVerifiedError(Exception):
+    """Login refused: the password is right, but the email awaits verification."""
+
+    message = (
+        "Email address is not verified. Follow the link sent to it, or ask for a new one at "
+        "/api/verify-email/resend/."
+    )
 
 
 class RefreshTokenError(Exception):
@@ -57,33 +71,46 @@ def user_create(*, email: str, password: str) -> User:
     """Create and return an active user; raise ValidationError if the email is taken.
 
     The caller has run the password validators. The unique constraint on Lower("email") is the
-    final word when two registrations race.
+    final word when two registrations race. With REQUIRE_EMAIL_VERIFICATION, a verification
+    link is mailed to the new address.
     """
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password)
+            user = User.objects.create_user(email=email, password=password)
     except IntegrityError as e:
         raise ValidationError({"email": [EMAIL_TAKEN]}) from e
+    if settings.REQUIRE_EMAIL_VERIFICATION:
+        _email_verification_mail(user=user, send=True)
+    return user
 
 
 def user_update(*, user: User, username: str | None = None, email: str | None = None) -> User:
     """Change the given fields of `user` (None leaves a field unchanged) and return it.
 
-    Raise ValidationError if the new email belongs to someone else.
+    Raise ValidationError if the new email belongs to someone else. A new address (not merely
+    a change of case) is unverified; with REQUIRE_EMAIL_VERIFICATION a link is mailed to it.
     """
     fields = []
+    address_changed = False
     if username is not None:
         user.username = username
         fields.append("username")
     if email is not None:
-        user.email = User.objects.normalize_email(email)
+        email = User.objects.normalize_email(email)
+        address_changed = email.lower() != user.email.lower()
+        user.email = email
         fields.append("email")
+        if address_changed:
+            user.email_verified_at = None
+            fields.append("email_verified_at")
     if fields:
         try:
             with transaction.atomic():
                 user.save(update_fields=fields)
         except IntegrityError as e:
             raise ValidationError({"email": [EMAIL_TAKEN]}) from e
+    if address_changed and settings.REQUIRE_EMAIL_VERIFICATION:
+        _email_verification_mail(user=user, send=True)
     return user
 
 
@@ -91,13 +118,206 @@ def user_authenticate(*, email: str, password: str) -> User:
     """Return the active user with this email and password; raise InvalidCredentialsError otherwise.
 
     Django's ModelBackend runs the password hasher even when no user has this email, so the
-    response time does not reveal which emails are registered.
+    response time does not reveal which emails are registered. With REQUIRE_EMAIL_VERIFICATION,
+    the right password of an unverified user raises EmailNotVerifiedError.
     """
     user = authenticate(email=email, password=password)
     if user is None:
         raise InvalidCredentialsError(InvalidCredentialsError.message)
+    if settings.REQUIRE_EMAIL_VERIFICATION and user.email_verified_at is None:
+        raise EmailNotVerifiedError(EmailNotVerifiedError.message)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
+
+
+def user_delete(*, user: User, current_password: str) -> None:
+    """Delete `user` and, by cascade, every refresh token; raise ValidationError if
+    `current_password` is wrong. Access tokens already issued die when they expire."""
+    _current_password_check(user=user, current_password=current_password)
+    with transaction.atomic():
+        user.delete()
+
+
+# --- Passwords and mailed links --------------------------------------------------------------
+# Reset and verification links carry the user's id (base64) and a token from Django's
+# PasswordResetTokenGenerator: an HMAC of the user's state under SECRET_KEY, with a timestamp
+# checked against PASSWORD_RESET_TIMEOUT. Nothing is stored; a link dies when the state it
+# hashed changes (for a reset: the password, last login or email; for a verification: the
+# verification itself or the email), which is what makes it single-use.
+
+WRONG_CURRENT_PASSWORD = "Current password is incorrect."  # noqa: S105 (a message)
+LINK_INVALID = "The link is invalid, has already been used or has expired."
+
+
+class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
+    """Tokens of verification links: another salt, so that no reset token verifies an email,
+    and a hash of the verification state, so that a link works once."""
+
+    key_salt = "accounts.services.EmailVerificationTokenGenerator"
+
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
+        verified = user.email_verified_at
+        verified_text = "" if verified is None else verified.replace(microsecond=0, tzinfo=None)
+        return f"{user.pk}{user.email}{verified_text}{timestamp}"
+
+
+email_verification_token_generator = EmailVerificationTokenGenerator()
+
+
+def _current_password_check(*, user: User, current_password: str) -> None:
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": [WRONG_CURRENT_PASSWORD]})
+
+
+def _new_password_validate(*, user: User, new_password: str) -> None:
+    try:
+        password_validation.validate_password(new_password, user=user)
+    except ValidationError as e:
+        raise ValidationError({"new_password": list(e.messages)}) from e
+
+
+def _link_build(*, template: str, user: User, generator: PasswordResetTokenGenerator) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return template.replace("{uid}", uid).replace("{token}", generator.make_token(user))
+
+
+def _link_user_lock(*, uid: str, token: str, generator: PasswordResetTokenGenerator) -> User:
+    """Return the active user a link was made for, its row locked until the transaction ends,
+    so that two uses of one link cannot both pass; raise ValidationError otherwise."""
+    try:
+        pk = int(urlsafe_base64_decode(uid).decode())
+        user = User.objects.select_for_update().get(pk=pk, is_active=True)
+    except (ValueError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is None or not generator.check_token(user, token):
+        raise ValidationError({"token": [LINK_INVALID]})
+    return user
+
+
+def _duration_text(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _user_for_mail(*, email: str) -> User | None:
+    """Return the active user with this email (any case), or None."""
+    try:
+        user = User.objects.get_by_natural_key(email)
+    except User.DoesNotExist:
+        return None
+    return user if user.is_active else None
+
+
+def _stand_in_user(*, email: str) -> User:
+    """An unsaved user, so that a request for an unknown email does the same work as for a
+    known one (a token and a message are built, only not sent)."""
+    return User(email=User.objects.normalize_email(email), password="")
+
+
+def _password_reset_mail(*, user: User, send: bool) -> None:
+    link = _link_build(
+        template=settings.PASSWORD_RESET_URL, user=user, generator=default_token_generator
+    )
+    message = mail_message_build(
+        to=user.email,
+        subject="Reset your password",
+        body=(
+            f"Someone, hopefully you, asked to reset the password of the {SERVICE_NAME} "
+            f"account {user.email}.\n\n"
+            f"Choose a new password here:\n\n{link}\n\n"
+            f"The link works once, within {_duration_text(settings.PASSWORD_RESET_TIMEOUT)}. "
+            "If you did not ask for it, ignore this message: your password stays as it is.\n"
+        ),
+    )
+    if send:
+        mail_send(message=message, purpose="password reset", user_id=user.pk)
+
+
+def _email_verification_mail(*, user: User, send: bool) -> None:
+    link = _link_build(
+        template=settings.EMAIL_VERIFICATION_URL,
+        user=user,
+        generator=email_verification_token_generator,
+    )
+    message = mail_message_build(
+        to=user.email,
+        subject="Verify your email address",
+        body=(
+            f"Confirm that {user.email} is the address of your {SERVICE_NAME} account by "
+            f"following this link:\n\n{link}\n\n"
+            f"The link works once, within {_duration_text(settings.PASSWORD_RESET_TIMEOUT)}. "
+            "If you did not create an account, ignore this message.\n"
+        ),
+    )
+    if send:
+        mail_send(message=message, purpose="email verification", user_id=user.pk)
+
+
+def password_change(*, user: User, current_password: str, new_password: str) -> TokenPair:
+    """Set `user`'s password and return a fresh pair; every earlier refresh token is revoked.
+
+    Raise ValidationError if `current_password` is wrong or `new_password` fails the
+    validators.
+    """
+    _current_password_check(user=user, current_password=current_password)
+    _new_password_validate(user=user, new_password=new_password)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])  # revokes every refresh token (User.save)
+        return token_pair_issue(user_id=user.pk)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mail a reset link to the active user with `email`, if there is one.
+
+    The same work is done either way (a lookup, a token, a message) and the message is sent
+    off the request thread, so neither the answer nor its time tells whether the email is
+    registered.
+    """
+    user = _user_for_mail(email=email)
+    known = user is not None and user.has_usable_password()
+    _password_reset_mail(user=user if known else _stand_in_user(email=email), send=known)
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set the password of the user a reset link was made for; every refresh token is revoked.
+
+    Raise ValidationError for a wrong, used or expired link, or a password failing the
+    validators. The link proves the address, so an unverified email becomes verified.
+    """
+    user = _link_user_lock(uid=uid, token=token, generator=default_token_generator)
+    _new_password_validate(user=user, new_password=new_password)
+    user.set_password(new_password)
+    fields = ["password"]
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        fields.append("email_verified_at")
+    user.save(update_fields=fields)  # revokes every refresh token (User.save)
+    return user
+
+
+@transaction.atomic
+def email_verify(*, uid: str, token: str) -> User:
+    """Mark the email of the user a verification link was made for as verified; raise
+    ValidationError for a wrong, used or expired link."""
+    user = _link_user_lock(uid=uid, token=token, generator=email_verification_token_generator)
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def email_verification_request(*, email: str) -> None:
+    """Mail a new verification link to the active, unverified user with `email`, if there is
+    one and REQUIRE_EMAIL_VERIFICATION is on; the same work either way, as for a reset."""
+    user = _user_for_mail(email=email)
+    pending = (
+        settings.REQUIRE_EMAIL_VERIFICATION and user is not None and user.email_verified_at is None
+    )
+    _email_verification_mail(user=user if pending else _stand_in_user(email=email), send=pending)
 
 
 # --- Tokens ----------------------------------------------------------------------------------

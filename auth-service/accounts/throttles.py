@@ -59,3 +59,37 @@ class LoginAccountThrottle(SharedRateThrottle):
         # it with a 400 after this count.
         ident = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- Account lifecycle -------------------------------------------------------------------------
+
+
+class CurrentPasswordThrottle(ClientAddressThrottle):
+    """Counts requests that check the current password (password change, account deletion)
+    per user: a stolen access token must not become a way to guess the password."""
+
+    scope = "current_password"
+
+    def get_cache_key(self, request, view) -> str:
+        if request.user and request.user.is_authenticated:
+            return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+        return super().get_cache_key(request, view)
+
+
+class MailAddressThrottle(ClientAddressThrottle):
+    """Counts requests that mail a link (reset, verification resend) per client address."""
+
+    scope = "mail_ip"
+
+
+class MailAccountThrottle(LoginAccountThrottle):
+    """Counts requests that mail a link per email (lowercased), whoever asks: nobody can flood
+    one mailbox."""
+
+    scope = "mail_account"
+
+
+class LinkAddressThrottle(ClientAddressThrottle):
+    """Counts uses of mailed links (reset confirm, email verification) per client address."""
+
+    scope = "link_ip"

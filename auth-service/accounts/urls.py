@@ -8,5 +8,18 @@ urlpatterns = [
     path("refresh/", views.RefreshView.as_view(), name="refresh"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password/reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("verify-email/", views.EmailVerifyView.as_view(), name="verify-email"),
+    path(
+        "verify-email/resend/",
+        views.EmailVerificationResendView.as_view(),
+        name="verify-email-resend",
+    ),
     path("health/", views.HealthView.as_view(), name="health"),
 ]

@@ -9,19 +9,26 @@ from django.db import DatabaseError, connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts import serializers, services, tokens
+from accounts import schema as openapi, serializers, services, tokens
 from accounts.exceptions import Unauthorized
 from accounts.parsers import NOT_AN_OBJECT
 from accounts.redis_outage import REDIS_DOWN_ERRORS
 from accounts.throttles import (
+    CurrentPasswordThrottle,
+    LinkAddressThrottle,
     LoginAccountThrottle,
     LoginIPThrottle,
+    MailAccountThrottle,
+    MailAddressThrottle,
     RefreshThrottle,
     RegisterThrottle,
 )
@@ -117,6 +124,11 @@ class LoginView(PublicAPIView):
                 "Unknown email, wrong password or inactive user: one answer for all three.",
                 services.InvalidCredentialsError.message,
             ),
+            403: _error(
+                "Only with `REQUIRE_EMAIL_VERIFICATION`: the password is right but the email "
+                "is not verified yet.",
+                services.EmailNotVerifiedError.message,
+            ),
             429: THROTTLED,
         },
     )
@@ -127,6 +139,8 @@ class LoginView(PublicAPIView):
             user = services.user_authenticate(**data.validated_data)
         except services.InvalidCredentialsError as e:
             raise Unauthorized(str(e)) from e
+        except services.EmailNotVerifiedError as e:
+            raise PermissionDenied(str(e)) from e
         pair = services.token_pair_issue(user_id=user.pk)
         return Response(serializers.TokenPairSerializer(pair).data)
 
@@ -204,6 +218,13 @@ ME_UPDATE_RESPONSES = {
 class MeView(APIView):
     """The current user, authenticated by an access token."""
 
+    schema = openapi.BodyOnDeleteAutoSchema()
+
+    def get_throttles(self) -> list:
+        if self.request.method == "DELETE":
+            return [CurrentPasswordThrottle()]
+        return super().get_throttles()
+
     def _update(self, request: Request) -> Response:
         data = serializers.UserUpdateInputSerializer(
             data=request.data, context={"user": request.user}
@@ -241,6 +262,205 @@ class MeView(APIView):
     )
     def patch(self, request: Request) -> Response:
         return self._update(request)
+
+    @extend_schema(
+        operation_id="me_destroy",
+        summary="Delete the current user",
+        description=(
+            "Deletes the user and every refresh token. Access tokens already issued cannot be "
+            "revoked (they are verified without a lookup): they fail at `/api/me/` at once "
+            "(unknown user), and elsewhere work until they expire."
+        ),
+        request=serializers.UserDeleteInputSerializer,
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            400: _field_errors(
+                "Missing or wrong current password.",
+                {"current_password": [services.WRONG_CURRENT_PASSWORD]},
+            ),
+            401: BAD_ACCESS_TOKEN,
+            429: THROTTLED,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        data = serializers.UserDeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_delete(user=request.user, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Account lifecycle: passwords and mailed links -------------------------------------------
+
+RESET_REQUESTED = "If an account has this email, a password reset link has been sent to it."
+VERIFICATION_REQUESTED = (
+    "If an account with this email awaits verification, a new link has been sent to it."
+)
+PASSWORD_RESET_DONE = "Password has been reset. Log in with the new password."  # noqa: S105 (a message)
+EMAIL_VERIFIED = "Email address verified."
+
+
+def _detail(description: str, text: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        serializers.DetailSerializer,
+        description=description,
+        examples=[OpenApiExample(text, value={"detail": text})],
+    )
+
+
+class PasswordChangeView(APIView):
+    throttle_classes = [CurrentPasswordThrottle]
+
+    @extend_schema(
+        operation_id="password_change",
+        summary="Change the current user's password: get a fresh pair",
+        description=(
+            "Every refresh token of the user is revoked (every session ends) and a new pair is "
+            "returned, so this client stays logged in."
+        ),
+        request=serializers.PasswordChangeInputSerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            400: _field_errors(
+                "Wrong current password, or a new one refused by the password validators.",
+                {"current_password": [services.WRONG_CURRENT_PASSWORD]},
+            ),
+            401: BAD_ACCESS_TOKEN,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = services.password_change(user=request.user, **data.validated_data)
+        return Response(serializers.TokenPairSerializer(pair).data)
+
+
+class PasswordResetView(PublicAPIView):
+    throttle_classes = [MailAddressThrottle, MailAccountThrottle]
+
+    @extend_schema(
+        operation_id="password_reset",
+        summary="Ask for a password reset link by mail",
+        description=(
+            "Mails a single-use link (`PASSWORD_RESET_URL`) to the account with this email, "
+            "if there is one. The answer is the same, in about the same time, either way."
+        ),
+        request=serializers.MailRequestInputSerializer,
+        responses={
+            202: _detail("Accepted, whether or not the email is registered.", RESET_REQUESTED),
+            400: _field_errors(
+                "Missing or malformed email.", {"email": ["Enter a valid email address."]}
+            ),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.MailRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(**data.validated_data)
+        return Response({"detail": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class MailedLinkView(PublicAPIView):
+    """An endpoint a mailed link opens. In a browser, GET shows the browsable API's form with
+    the link's uid and token already in it (hidden), so no frontend is needed."""
+
+    input_serializer: type[serializers.LinkInputSerializer]
+    throttle_classes = [LinkAddressThrottle]
+    # The browsable API's HTML form posts multipart/form-data.
+    parser_classes = [*api_settings.DEFAULT_PARSER_CLASSES, MultiPartParser]
+    hint: str
+
+    def get_serializer(self, *args, **kwargs) -> serializers.LinkInputSerializer:
+        serializer = self.input_serializer(*args, **kwargs)
+        for name in ("uid", "token"):
+            serializer.fields[name].initial = self.request.query_params.get(name, "")
+            serializer.fields[name].help_text = None  # hidden in the form: nothing to explain
+        return serializer
+
+    def get_throttles(self) -> list:
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response({"detail": self.hint})
+
+
+class PasswordResetConfirmView(MailedLinkView):
+    input_serializer = serializers.PasswordResetConfirmInputSerializer
+    hint = "POST uid, token and new_password to this URL to set a new password."
+
+    @extend_schema(
+        operation_id="password_reset_confirm",
+        summary="Set a new password with a reset link",
+        description="Every refresh token of the user is revoked (every session ends).",
+        request=serializers.PasswordResetConfirmInputSerializer,
+        responses={
+            200: _detail("The password is set.", PASSWORD_RESET_DONE),
+            400: _field_errors(
+                "A wrong, used or expired link, or a password refused by the validators.",
+                {"token": [services.LINK_INVALID]},
+            ),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response({"detail": PASSWORD_RESET_DONE})
+
+
+class EmailVerifyView(MailedLinkView):
+    input_serializer = serializers.LinkInputSerializer
+    hint = "POST uid and token to this URL to verify the email address."
+
+    @extend_schema(
+        operation_id="email_verify",
+        summary="Verify an email address with the mailed link",
+        request=serializers.LinkInputSerializer,
+        responses={
+            200: _detail("The email is verified.", EMAIL_VERIFIED),
+            400: _field_errors(
+                "A wrong, used or expired link.", {"token": [services.LINK_INVALID]}
+            ),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.email_verify(**data.validated_data)
+        return Response({"detail": EMAIL_VERIFIED})
+
+
+class EmailVerificationResendView(PublicAPIView):
+    throttle_classes = [MailAddressThrottle, MailAccountThrottle]
+
+    @extend_schema(
+        operation_id="email_verification_resend",
+        summary="Ask for a new email verification link",
+        description=(
+            "With `REQUIRE_EMAIL_VERIFICATION`, mails a new link (`EMAIL_VERIFICATION_URL`) "
+            "to the unverified account with this email, if there is one. The answer is the "
+            "same, in about the same time, either way."
+        ),
+        request=serializers.MailRequestInputSerializer,
+        responses={
+            202: _detail(
+                "Accepted, whether or not such an account exists.", VERIFICATION_REQUESTED
+            ),
+            400: _field_errors(
+                "Missing or malformed email.", {"email": ["Enter a valid email address."]}
+            ),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.MailRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.email_verification_request(**data.validated_data)
+        return Response({"detail": VERIFICATION_REQUESTED}, status=status.HTTP_202_ACCEPTED)
 
 
 def _database_status() -> str:

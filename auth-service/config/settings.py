@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -280,6 +281,59 @@ CONSTANCE_CONFIG_FIELDSETS = {
     "Token lifetimes": ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"),
 }
 
+# --- Mail and the account lifecycle (password reset, email verification) ----------------------
+# One URL names the backend and the server, parsed by django-environ: consolemail:// (each
+# message in the log), smtp://user:password@host:25, smtp+tls://...:587 (STARTTLS),
+# smtp+ssl://...:465, dummymail:// (discard). Percent-encode special characters of the password.
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+EMAIL_URL = env_str("EMAIL_URL", "consolemail://")
+try:
+    _email = environ.Env.email_url_config(EMAIL_URL)
+except ImproperlyConfigured as e:
+    raise ImproperlyConfigured(f"EMAIL_URL: {e}") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+if _email["EMAIL_FILE_PATH"]:
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]  # filemail:///path/to/folder
+# Mail is sent off the request thread (accounts/mail.py); this bounds how long a dead SMTP
+# server keeps a sending thread busy.
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Game platform <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+def env_link_template(name: str, default: str) -> str:
+    """Return the link template `name`; refuse one without both {uid} and {token}."""
+    value = env_str(name, default)
+    if "{uid}" not in value or "{token}" not in value:
+        raise ImproperlyConfigured(f"{name} must contain {{uid}} and {{token}} (got {value!r}).")
+    return value
+
+
+# The links mailed for a reset and a verification. The defaults open the API's own endpoints
+# in the browsable API, a form that asks only for what is missing; a deployment with a
+# frontend points them at its pages, which POST uid and token to the same endpoints.
+PASSWORD_RESET_URL = env_link_template(
+    "PASSWORD_RESET_URL",
+    "http://localhost:8000/api/password/reset/confirm/?uid={uid}&token={token}",
+)
+EMAIL_VERIFICATION_URL = env_link_template(
+    "EMAIL_VERIFICATION_URL", "http://localhost:8000/api/verify-email/?uid={uid}&token={token}"
+)
+# Lifetime of both kinds of link, in seconds: Django's own setting, which its
+# PasswordResetTokenGenerator reads (Django's default is 3 days; an hour is plenty for a reset).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#password-reset-timeout
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60)
+if PASSWORD_RESET_TIMEOUT < 60:
+    raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds.")
+# Off by default, so that the seed's walkthrough (register, then log in) works as it is.
+REQUIRE_EMAIL_VERIFICATION = env_bool("REQUIRE_EMAIL_VERIFICATION")
+
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
@@ -299,6 +353,11 @@ REST_FRAMEWORK = {
         "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "5/min"),
         "register": env_str("THROTTLE_RATE_REGISTER", "10/hour"),
         "refresh": env_str("THROTTLE_RATE_REFRESH", "30/min"),
+        # Account lifecycle (accounts/throttles.py, the classes at the end).
+        "current_password": env_str("THROTTLE_RATE_CURRENT_PASSWORD", "5/min"),
+        "mail_ip": env_str("THROTTLE_RATE_MAIL_IP", "10/hour"),
+        "mail_account": env_str("THROTTLE_RATE_MAIL_ACCOUNT", "3/hour"),
+        "link_ip": env_str("THROTTLE_RATE_LINK_IP", "30/hour"),
     },
 }
 

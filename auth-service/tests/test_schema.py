@@ -34,6 +34,11 @@ def test_schema_describes_every_endpoint(api_client):
         "/api/me/",
         "/api/health/",
         "/.well-known/jwks.json",
+        "/api/password/change/",
+        "/api/password/reset/",
+        "/api/password/reset/confirm/",
+        "/api/verify-email/",
+        "/api/verify-email/resend/",
     }
 
 
@@ -65,7 +70,9 @@ def test_schema_documents_the_detail_body_of_every_400(api_client):
         for operation in path.values()
         if "400" in operation["responses"]
     ]
-    assert len(bad_requests) == 6  # register, login, refresh, logout, PUT and PATCH me
+    # register, login, refresh, logout, PUT, PATCH and DELETE me, password change, reset,
+    # reset confirm, verify-email, resend
+    assert len(bad_requests) == 12
     assert all(
         examples["NotAJSONObject"]["value"] == {"detail": NOT_AN_OBJECT}
         for examples in bad_requests
@@ -86,3 +93,12 @@ def test_documentation_ignores_a_stale_authorization_header(api_client, url):
     response = api_client.get(url, HTTP_AUTHORIZATION="Bearer expired.or.garbage")
 
     assert response.status_code == 200
+
+
+def test_schema_documents_the_body_of_delete_me(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    delete = schema["paths"]["/api/me/"]["delete"]
+    body = delete["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body == "#/components/schemas/UserDeleteInputRequest"
+    assert set(delete["responses"]) == {"204", "400", "401", "429"}

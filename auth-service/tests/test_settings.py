@@ -30,6 +30,12 @@ OUR_VARIABLES = (
     "SECURE_COOKIES",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
+    "PASSWORD_RESET_URL",
+    "EMAIL_VERIFICATION_URL",
+    "PASSWORD_RESET_TIMEOUT",
+    "REQUIRE_EMAIL_VERIFICATION",
 )
 
 
@@ -253,3 +259,64 @@ def test_deploy_check_over_plain_http_warns_only_about_the_https_switches():
         "security.W012",
         "security.W016",
     }
+
+
+# --- mail and mailed links ----------------------------------------------------------------------
+
+
+def test_mail_goes_to_the_console_by_default():
+    result = run_django(
+        "from django.conf import settings as s; print(s.EMAIL_BACKEND)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+    )
+
+    assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_email_url_configures_an_smtp_server_with_starttls():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, "
+        "s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        EMAIL_URL="smtp+tls://mailer:p%40ss@mail.example.com:587",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.com",
+        "587",
+        "mailer",
+        "p@ss",
+        "True",
+        "False",
+    ]
+
+
+def test_unknown_email_url_scheme_is_refused():
+    result = run_django("", SECRET_KEY=SECRET_KEY, **JWT_KEYS, EMAIL_URL="pigeon://x")
+
+    assert "EMAIL_URL: Invalid email schema pigeon" in result.stderr
+
+
+def test_reset_link_template_without_token_is_refused():
+    result = run_django(
+        "",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        PASSWORD_RESET_URL="https://app.example.com/reset/{uid}",
+    )
+
+    assert "PASSWORD_RESET_URL must contain {uid} and {token}" in result.stderr
+
+
+def test_email_verification_is_off_by_default():
+    result = run_django(
+        "from django.conf import settings as s; print(s.REQUIRE_EMAIL_VERIFICATION)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+    )
+
+    assert result.stdout.strip() == "False"
