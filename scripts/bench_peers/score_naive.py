@@ -14,7 +14,11 @@ from fastapi import FastAPI, Header, HTTPException, Query
 from app.game import generate_game
 
 STAMPS = generate_game(2024)
-SECRET = os.environ["JWT_SECRET"]
+ALGORITHM = os.environ.get("JWT_ALGORITHM") or "EdDSA"
+if ALGORITHM == "EdDSA":
+    KEY = jwt.PyJWKSet.from_json(os.environ["JWT_PUBLIC_KEYS"]).keys[0].key
+else:
+    KEY = os.environ["JWT_SECRET"]
 
 app = FastAPI()
 
@@ -24,8 +28,8 @@ async def score(offset: int = Query(ge=0), authorization: str = Header()) -> dic
     try:
         jwt.decode(
             authorization.removeprefix("Bearer "),
-            SECRET,
-            algorithms=["HS256"],
+            KEY,
+            algorithms=[ALGORITHM],
             audience="game-platform",
             issuer="auth-service",
         )

@@ -4,6 +4,8 @@ tokens and a plain RetrieveAPIView for /api/me/."""
 
 from datetime import timedelta
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from config.settings import *  # noqa: F403
 from config.settings import (
     INSTALLED_APPS,
@@ -12,6 +14,7 @@ from config.settings import (
     JWT_ISSUER,
     JWT_LEEWAY,
     JWT_SECRET,
+    JWT_SIGNING_KEY,
     REST_FRAMEWORK,
 )
 
@@ -24,6 +27,12 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ALGORITHM": JWT_ALGORITHM,
     "SIGNING_KEY": JWT_SECRET,
+    # EdDSA: simplejwt verifies with one public key, PEM (it has no kid lookup without a JWKS URL).
+    "VERIFYING_KEY": JWT_SIGNING_KEY.key.public_key()
+    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+    if JWT_SIGNING_KEY
+    else "",
     "AUDIENCE": JWT_AUDIENCE,
     "ISSUER": JWT_ISSUER,
     "LEEWAY": timedelta(seconds=JWT_LEEWAY),
