@@ -1,5 +1,7 @@
 """Users (the email is the login) and the stored side of refresh tokens."""
 
+import unicodedata
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Value
@@ -7,21 +9,37 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+def email_normalize(email: str) -> str:
+    """Return the one form of `email` that the throttles, lookups, constraint and storage see.
+
+    Unicode's NFKC_Casefold (UAX #31, 5.1): compatibility forms folded (fullwidth letters, the
+    Kelvin sign, NFD sequences), then full case folding ("ß" and "ẞ" are "ss"; "İ" is "i̇",
+    never "i"). Done once in Python so that no two layers can disagree, as Python's lower()
+    and PostgreSQL's LOWER() did.
+    """
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def get_by_natural_key(self, email: str) -> "User":
-        """Return the user whose email matches case-insensitively (login, admin, commands).
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        return email_normalize(email or "")
 
-        Filters on Lower("email") so that the query uses the unique index of the constraint.
-        Both sides are lowered by the database, as in that constraint: Python's str.lower()
-        differs from the database's LOWER() for some letters (SQLite lowers only ASCII; "İ"
-        is "i̇" in Python, "i" in PostgreSQL), and such an email could never log in.
+    def get_by_natural_key(self, email: str) -> "User":
+        """Return the user with this email, normalised (login, admin, commands).
+
+        Filters on Lower("email") so that the query uses the unique index of the constraint;
+        stored emails are normalised, so Lower() changes nothing in them.
         """
+        email = self.normalize_email(email)
         return self.alias(email_lower=Lower("email")).get(email_lower=Lower(Value(email)))
 
     def email_taken(self, email: str, *, exclude_pk: int | None = None) -> bool:
-        """Return whether another user already has `email`, compared case-insensitively."""
+        """Return whether another user already has `email`, once normalised."""
+        email = self.normalize_email(email)
         users = self.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
         if exclude_pk is not None:
             users = users.exclude(pk=exclude_pk)
@@ -88,6 +106,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @classmethod
+    def normalize_username(cls, username: str) -> str:
+        # Django's clean() (model forms, the admin) normalises USERNAME_FIELD with this.
+        return email_normalize(username)
+
     def save(self, *args, **kwargs) -> None:
         """Save; a changed password also revokes every refresh token of the user.
 
@@ -96,6 +119,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         admin or anywhere else, ends the user's other sessions as Django's own do.
         """
         password_changed = self._password is not None and not self._state.adding
+        self.email = email_normalize(self.email)
         super().save(*args, **kwargs)
         if password_changed:
             self.refresh_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

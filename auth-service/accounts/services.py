@@ -97,7 +97,7 @@ def user_update(*, user: User, username: str | None = None, email: str | None = 
         fields.append("username")
     if email is not None:
         email = User.objects.normalize_email(email)
-        address_changed = email.lower() != user.email.lower()
+        address_changed = email != user.email
         user.email = email
         fields.append("email")
         if address_changed:

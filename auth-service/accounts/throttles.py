@@ -6,6 +6,7 @@ import hashlib
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.models import email_normalize
 from accounts.redis_outage import ThrottleCache
 
 
@@ -46,7 +47,7 @@ class RefreshThrottle(ClientAddressThrottle):
 
 
 class LoginAccountThrottle(SharedRateThrottle):
-    """Counts login attempts per email (lowercased), whatever address they come from."""
+    """Counts login attempts per email (normalised as stored), whatever address they come from."""
 
     scope = "login_account"
 
@@ -57,7 +58,8 @@ class LoginAccountThrottle(SharedRateThrottle):
         # Hashed: the cache needs a key, not the address itself. surrogatepass: JSON may hold
         # a lone surrogate ("\ud800"), which plain UTF-8 cannot encode; the serializer refuses
         # it with a 400 after this count.
-        ident = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+        normalised = email_normalize(email)
+        ident = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
@@ -83,7 +85,7 @@ class MailAddressThrottle(ClientAddressThrottle):
 
 
 class MailAccountThrottle(LoginAccountThrottle):
-    """Counts requests that mail a link per email (lowercased), whoever asks: nobody can flood
+    """Counts requests that mail a link per email (normalised), whoever asks: nobody can flood
     one mailbox."""
 
     scope = "mail_account"

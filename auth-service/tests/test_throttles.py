@@ -44,6 +44,33 @@ def test_login_account_limit_ignores_email_case_and_client_address(api_client, u
     assert response.status_code == 429
 
 
+def test_a_dotted_capital_i_variant_of_a_locked_account_gets_no_tokens(api_client):
+    # The review's repro: Python's lower() and PostgreSQL's LOWER() used to disagree on "İ".
+    api_client.post(
+        "/api/register/", {"email": "victim-iii@example.com", "password": PASSWORD}, format="json"
+    )
+    for _ in range(allowed("login_account")):
+        attempt_login(api_client, "victim-iii@example.com")
+
+    response = api_client.post(
+        "/api/login/", {"email": "vİctim-iii@example.com", "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 401
+
+
+def test_login_account_limit_counts_every_variant_of_one_normal_form(api_client, user):
+    variants = [
+        "\uff50\uff4c\uff41\uff59\uff45\uff52@example.com",
+        "PLAYER@example.com",
+        "player@EXAMPLE.COM",
+    ]
+    for n in range(allowed("login_account")):
+        attempt_login(api_client, variants[n % len(variants)])
+
+    assert attempt_login(api_client, "\uff30layer@example.com").status_code == 429
+
+
 def test_throttled_login_refuses_even_the_right_password(api_client, user):
     for _ in range(allowed("login_account")):
         attempt_login(api_client, user.email)

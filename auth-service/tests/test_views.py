@@ -124,12 +124,66 @@ def test_login_accepts_the_email_in_any_case(api_client, user):
     assert login(api_client, email="Player@EXAMPLE.com")["access_token"]
 
 
-def test_login_accepts_a_registered_email_with_a_non_ascii_capital(api_client):
-    # "İ" passes Django's email validator; Python and the database lower it differently.
-    email = "İvan@example.com"
-    post(api_client, "/api/register/", {"email": email, "password": PASSWORD})
+def test_register_refuses_an_email_whose_normal_form_is_not_a_valid_address(api_client):
+    # "İ" folds to "i" + U+0307, which Django's validator refuses in the local part (it
+    # accepted "İ" itself only through re.IGNORECASE).
+    response = post(
+        api_client, "/api/register/", {"email": "İvan@example.com", "password": PASSWORD}
+    )
+
+    assert response.json() == {"email": ["Enter a valid email address."]}
+
+
+def test_an_email_with_a_dotted_capital_i_in_its_domain_logs_in_as_registered(api_client):
+    email = "ivan@exİmple.com"
+    assert (
+        post(api_client, "/api/register/", {"email": email, "password": PASSWORD}).status_code
+        == 201
+    )
 
     assert login(api_client, email=email)["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("registered", "variant"),
+    [
+        ("kelvin@example.com", "\u212aelvin@example.com"),  # Kelvin sign
+        ("strasse@example.com", "STRAẞE@example.com"),  # capital sharp s
+        ("straße@example.com", "strasse@example.com"),
+        ("player@example.com", "\uff50\uff4c\uff41\uff59\uff45\uff52@example.com"),  # fullwidth
+        ("jose@exámple.com", "jose@exa\u0301mple.com"),  # NFD
+    ],
+)
+def test_an_email_variant_with_the_same_normal_form_logs_into_the_same_account(
+    api_client, registered, variant
+):
+    post(api_client, "/api/register/", {"email": registered, "password": PASSWORD})
+
+    assert login(api_client, email=variant)["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("registered", "variant"),
+    [
+        ("straße@example.com", "STRASSE@example.com"),
+        ("kelvin@example.com", "\u212aelvin@example.com"),
+    ],
+)
+def test_register_refuses_an_email_whose_normal_form_is_taken(api_client, registered, variant):
+    post(api_client, "/api/register/", {"email": registered, "password": PASSWORD})
+
+    response = post(api_client, "/api/register/", {"email": variant, "password": PASSWORD})
+
+    assert response.json() == {"email": ["A user with this email already exists."]}
+
+
+def test_register_stores_and_returns_the_normalised_email(api_client):
+    response = post(
+        api_client, "/api/register/", {"email": "\uff2aose@EXÁMPLE.com", "password": PASSWORD}
+    )
+
+    assert response.json()["email"] == "jose@exámple.com"
+    assert User.objects.get().email == "jose@exámple.com"
 
 
 @pytest.mark.parametrize(
