@@ -3,7 +3,7 @@
 import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -112,7 +112,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return email_normalize(username)
 
     def save(self, *args, **kwargs) -> None:
-        """Save; a changed password also revokes every refresh token of the user.
+        """Save; a changed password also ends every session of the user (sessions_end).
 
         set_password() keeps the new raw password in `_password` until this save (Django
         clears it before saving a mere hash upgrade at login), so a password change, in the
@@ -120,9 +120,35 @@ class User(AbstractBaseUser, PermissionsMixin):
         """
         password_changed = self._password is not None and not self._state.adding
         self.email = email_normalize(self.email)
-        super().save(*args, **kwargs)
-        if password_changed:
-            self.refresh_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_changed:
+                self.sessions_end()
+
+    def sessions_end(self) -> int:
+        """Revoke every refresh token of this user; return how many were active.
+
+        Race-free against a concurrent refresh: the user's row is locked first, as
+        refresh_token_rotate locks it before it claims a token, so a rotation either
+        commits its new token before this UPDATE reads the table, or finds its token
+        revoked. Without the lock, READ COMMITTED let this UPDATE miss a token inserted
+        by a rotation still in flight.
+        """
+        with transaction.atomic():
+            user_lock(user_id=self.pk)
+            return self.refresh_tokens.filter(revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+
+
+def user_lock(*, user_id: int) -> None:
+    """Lock the user's row until the transaction ends (SELECT ... FOR UPDATE).
+
+    Every path that ends or creates a session of an existing user takes this lock before it
+    touches the user's refresh tokens, always in that order (user, then tokens), so that they
+    serialise and cannot deadlock.
+    """
+    list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
 class RefreshToken(models.Model):

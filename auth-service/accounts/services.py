@@ -22,7 +22,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.mail import SERVICE_NAME, mail_message_build, mail_send
-from accounts.models import RefreshToken, User
+from accounts.models import RefreshToken, User, user_lock
 from accounts.tokens import access_token_encode
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ def user_delete(*, user: User, current_password: str) -> None:
     `current_password` is wrong. Access tokens already issued die when they expire."""
     _current_password_check(user=user, current_password=current_password)
     with transaction.atomic():
+        user_lock(user_id=user.pk)  # before the cascade touches the tokens (user_lock)
         user.delete()
 
 
@@ -370,8 +371,15 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
     is revoked, and this is logged. The revocation commits even though the call fails.
     """
     digest = refresh_token_digest(token=token)
-    now = timezone.now()
     with transaction.atomic():
+        owner = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
+        owner_id = owner.first()
+        if owner_id is None:
+            raise RefreshTokenError("Refresh token is unknown.")
+        # Before the claim: a concurrent logout everywhere or password change then either
+        # sees the new token or revokes the presented one first (User.sessions_end).
+        user_lock(user_id=owner_id)
+        now = timezone.now()
         claimed = RefreshToken.objects.filter(
             digest=digest, revoked_at__isnull=True, expires_at__gt=now
         ).update(revoked_at=now)
@@ -414,18 +422,20 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
 
     Idempotent in the sense of RFC 7009 2.2: an unknown, expired or already revoked token is
     not an error. With `all_sessions`, an active token also revokes every other active token
-    of its user (logout everywhere); a stale token cannot do that.
+    of its user (logout everywhere, User.sessions_end); a stale token cannot do that.
     """
     digest = refresh_token_digest(token=token)
     now = timezone.now()
+    owner = None
+    if all_sessions:
+        owner = User.objects.filter(refresh_tokens__digest=digest).first()
+        if owner is not None:
+            user_lock(user_id=owner.pk)
     revoked = RefreshToken.objects.filter(
         digest=digest, revoked_at__isnull=True, expires_at__gt=now
     ).update(revoked_at=now)
-    if revoked and all_sessions:
-        owner = RefreshToken.objects.filter(digest=digest).values("user_id")
-        revoked += RefreshToken.objects.filter(user_id__in=owner, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+    if revoked and owner is not None:
+        revoked += owner.sessions_end()
     return revoked
 
 
