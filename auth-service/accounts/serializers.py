@@ -139,6 +139,14 @@ class UserUpdateInputSerializer(serializers.Serializer):
 
     username = StrictCharField(max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True)
     email = OptionalEmailField(max_length=EMAIL_MAX_LENGTH)
+    current_password = StrictCharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=4096,
+        style={"input_type": "password"},
+        help_text="Required to change `email`.",
+    )
 
     def validate_email(self, value: str) -> str:
         return _email_available(value, user=self.context["user"])

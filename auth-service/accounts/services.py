@@ -84,11 +84,20 @@ def user_create(*, email: str, password: str) -> User:
     return user
 
 
-def user_update(*, user: User, username: str | None = None, email: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    username: str | None = None,
+    email: str | None = None,
+    current_password: str | None = None,
+) -> User:
     """Change the given fields of `user` (None leaves a field unchanged) and return it.
 
-    Raise ValidationError if the new email belongs to someone else. A new address (not merely
-    a change of case) is unverified; with REQUIRE_EMAIL_VERIFICATION a link is mailed to it.
+    The email is the login, so changing it (not merely its case) needs `current_password`, as
+    a password change does: a stolen access token alone must not take the account over. The
+    change ends every session (User.sessions_end) and leaves the new address unverified (with
+    REQUIRE_EMAIL_VERIFICATION a link is mailed to it). Raise ValidationError for a missing or
+    wrong current password, or an email that belongs to someone else.
     """
     fields = []
     address_changed = False
@@ -98,15 +107,19 @@ def user_update(*, user: User, username: str | None = None, email: str | None = 
     if email is not None:
         email = User.objects.normalize_email(email)
         address_changed = email != user.email
-        user.email = email
-        fields.append("email")
         if address_changed:
+            if current_password is None:
+                raise ValidationError({"current_password": [CURRENT_PASSWORD_REQUIRED]})
+            _current_password_check(user=user, current_password=current_password)
+            user.email = email
             user.email_verified_at = None
-            fields.append("email_verified_at")
+            fields += ["email", "email_verified_at"]
     if fields:
         try:
             with transaction.atomic():
                 user.save(update_fields=fields)
+                if address_changed:
+                    user.sessions_end()
         except IntegrityError as e:
             raise ValidationError({"email": [EMAIL_TAKEN]}) from e
     if address_changed and settings.REQUIRE_EMAIL_VERIFICATION:
@@ -147,6 +160,7 @@ def user_delete(*, user: User, current_password: str) -> None:
 # verification itself or the email), which is what makes it single-use.
 
 WRONG_CURRENT_PASSWORD = "Current password is incorrect."  # noqa: S105 (a message)
+CURRENT_PASSWORD_REQUIRED = "Current password is required to change the email."  # noqa: S105
 LINK_INVALID = "The link is invalid, has already been used or has expired."
 
 

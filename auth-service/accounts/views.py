@@ -208,11 +208,18 @@ class LogoutView(PublicAPIView):
 ME_UPDATE_RESPONSES = {
     200: serializers.UserSerializer,
     400: _field_errors(
-        "Invalid, too long or already registered email, or too long username.",
-        {"email": ["A user with this email already exists."]},
+        "Invalid, too long or already registered email, too long username, or an email "
+        "change without the right `current_password`.",
+        {"current_password": [services.CURRENT_PASSWORD_REQUIRED]},
     ),
     401: BAD_ACCESS_TOKEN,
+    429: THROTTLED,
 }
+ME_UPDATE_DESCRIPTION = (
+    "Only `username` and `email` are writable; absent fields stay unchanged. Changing the "
+    "email (the login) needs `current_password` and ends every session: every refresh token "
+    "of the user is revoked, this client's too."
+)
 
 
 class MeView(APIView):
@@ -221,7 +228,14 @@ class MeView(APIView):
     schema = openapi.BodyOnDeleteAutoSchema()
 
     def get_throttles(self) -> list:
-        if self.request.method == "DELETE":
+        # Every request that checks the current password counts: no guessing it through
+        # an email change either.
+        checks_password = self.request.method == "DELETE" or (
+            self.request.method in ("PUT", "PATCH")
+            and hasattr(self.request.data, "get")
+            and self.request.data.get("current_password") is not None
+        )
+        if checks_password:
             return [CurrentPasswordThrottle()]
         return super().get_throttles()
 
@@ -246,7 +260,7 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me_update",
         summary="Change the current user's username and/or email",
-        description="Only `username` and `email` are writable; absent fields stay unchanged.",
+        description=ME_UPDATE_DESCRIPTION,
         request=serializers.UserUpdateInputSerializer,
         responses=ME_UPDATE_RESPONSES,
     )
@@ -256,7 +270,7 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me_partial_update",
         summary="Change the current user's username and/or email",
-        description="Same as PUT: only `username` and `email`; absent fields stay unchanged.",
+        description=ME_UPDATE_DESCRIPTION,
         request=serializers.UserUpdateInputSerializer,
         responses=ME_UPDATE_RESPONSES,
     )

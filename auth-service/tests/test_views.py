@@ -411,7 +411,10 @@ def test_put_me_changes_the_email_and_keeps_the_username(api_client, user, pair)
     User.objects.filter(pk=user.pk).update(username="John Smith")
 
     response = api_client.put(
-        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
     )
 
     assert response.json() == {"id": user.pk, "username": "John Smith", "email": "new@example.com"}
@@ -428,10 +431,61 @@ def test_patch_me_changes_only_the_given_field(api_client, user, pair):
 
 def test_updated_email_is_the_new_login(api_client, user, pair):
     api_client.patch(
-        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
     )
 
     assert login(api_client, email="new@example.com")["access_token"]
+
+
+def test_email_change_without_the_current_password_is_refused(api_client, user, pair):
+    # The review's repro: a stolen access token alone took the account over.
+    response = api_client.put(
+        "/api/me/", {"email": "thief@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "current_password": ["Current password is required to change the email."]
+    }
+    assert User.objects.get(pk=user.pk).email == "player@example.com"
+
+
+def test_email_change_with_a_wrong_current_password_is_refused(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/",
+        {"email": "thief@example.com", "current_password": "Wrong-Passw0rd!"},
+        format="json",
+        **bearer(pair.access_token),
+    )
+
+    assert response.json() == {"current_password": ["Current password is incorrect."]}
+
+
+def test_email_change_ends_every_session(api_client, user, pair):
+    api_client.patch(
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
+    )
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": pair.refresh_token})
+
+    assert response.json() == {"detail": "Refresh token has been revoked."}
+
+
+def test_email_change_attempts_are_throttled_per_user(api_client, user, pair):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["current_password"]
+    body = {"email": "thief@example.com", "current_password": "Wrong-Passw0rd!"}
+    for _ in range(int(rate.split("/")[0])):
+        api_client.patch("/api/me/", body, format="json", **bearer(pair.access_token))
+
+    response = api_client.patch("/api/me/", body, format="json", **bearer(pair.access_token))
+
+    assert response.status_code == 429
 
 
 def test_update_me_refuses_an_email_of_another_user_in_any_case(api_client, user, other_user, pair):
