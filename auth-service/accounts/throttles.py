@@ -46,21 +46,70 @@ class RefreshThrottle(ClientAddressThrottle):
     scope = "refresh"
 
 
-class LoginAccountThrottle(SharedRateThrottle):
-    """Counts login attempts per email (normalised as stored), whatever address they come from."""
+def _email_ident(request) -> str | None:
+    """Return a digest of the request body's email in its normal form, or None without one."""
+    email = request.data.get("email") if hasattr(request.data, "get") else None
+    if not isinstance(email, str) or not email.strip():
+        return None
+    # Hashed: the cache needs a key, not the address itself. surrogatepass: JSON may hold a
+    # lone surrogate ("\ud800"), which plain UTF-8 cannot encode; the serializer refuses it
+    # with a 400 after this count.
+    return hashlib.sha256(email_normalize(email).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class EmailThrottle(SharedRateThrottle):
+    """Counts requests per email of the body (normalised as stored), whoever sends them."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        ident = _email_ident(request)
+        if ident is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginFailureThrottle(SharedRateThrottle):
+    """Counts failed logins only: allow_request() checks the count, the view calls
+    failure_record() when the credentials are refused. A user with many devices is never
+    locked out by logging in, only by guessing."""
+
+    def allow_request(self, request, view) -> bool:
+        self.key = self.get_cache_key(request, view) if self.rate is not None else None
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return True
+
+    def failure_record(self) -> None:
+        """Count one failure of the request this throttle has just allowed."""
+        if self.key is not None:
+            self.history.insert(0, self.now)
+            self.cache.set(self.key, self.history, self.duration)
+
+
+class LoginAccountThrottle(LoginFailureThrottle, EmailThrottle):
+    """Failed logins per account, from any address: the ceiling that stops a guesser who
+    spreads over many addresses. Higher than the per-address limit, so that nobody locks an
+    account out for its owner as cheaply."""
 
     scope = "login_account"
 
+
+class LoginAccountAddressThrottle(LoginFailureThrottle, ClientAddressThrottle):
+    """Failed logins per account and client address: the limit a guesser meets first."""
+
+    scope = "login_account_ip"
+
     def get_cache_key(self, request, view) -> str | None:
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email.strip():
+        ident = _email_ident(request)
+        if ident is None:
             return None
-        # Hashed: the cache needs a key, not the address itself. surrogatepass: JSON may hold
-        # a lone surrogate ("\ud800"), which plain UTF-8 cannot encode; the serializer refuses
-        # it with a 400 after this count.
-        normalised = email_normalize(email)
-        ident = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": f"{ident}:{self.get_ident(request)}",
+        }
 
 
 # --- Account lifecycle -------------------------------------------------------------------------
@@ -84,7 +133,7 @@ class MailAddressThrottle(ClientAddressThrottle):
     scope = "mail_ip"
 
 
-class MailAccountThrottle(LoginAccountThrottle):
+class MailAccountThrottle(EmailThrottle):
     """Counts requests that mail a link per email (normalised), whoever asks: nobody can flood
     one mailbox."""
 

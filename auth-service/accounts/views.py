@@ -25,7 +25,9 @@ from accounts.redis_outage import REDIS_DOWN_ERRORS
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
+    LoginAccountAddressThrottle,
     LoginAccountThrottle,
+    LoginFailureThrottle,
     LoginIPThrottle,
     MailAccountThrottle,
     MailAddressThrottle,
@@ -111,7 +113,13 @@ class RegisterView(PublicAPIView):
 
 
 class LoginView(PublicAPIView):
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+    throttle_classes = [LoginIPThrottle, LoginAccountAddressThrottle, LoginAccountThrottle]
+
+    def get_throttles(self) -> list:
+        # The same instances for the check and for failure_record() after it.
+        if not hasattr(self, "_throttles"):
+            self._throttles = super().get_throttles()
+        return self._throttles
 
     @extend_schema(
         operation_id="login",
@@ -138,6 +146,9 @@ class LoginView(PublicAPIView):
         try:
             user = services.user_authenticate(**data.validated_data)
         except services.InvalidCredentialsError as e:
+            for throttle in self.get_throttles():
+                if isinstance(throttle, LoginFailureThrottle):
+                    throttle.failure_record()
             raise Unauthorized(str(e)) from e
         except services.EmailNotVerifiedError as e:
             raise PermissionDenied(str(e)) from e

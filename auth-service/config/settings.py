@@ -350,7 +350,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("THROTTLE_RATE_LOGIN_IP", "20/min"),
-        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "5/min"),
+        # Failed logins only (accounts/throttles.py, LoginFailureThrottle).
+        "login_account_ip": env_str("THROTTLE_RATE_LOGIN_ACCOUNT_IP", "5/min"),
+        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "20/min"),
         "register": env_str("THROTTLE_RATE_REGISTER", "10/hour"),
         "refresh": env_str("THROTTLE_RATE_REFRESH", "30/min"),
         # Account lifecycle (accounts/throttles.py, the classes at the end).
