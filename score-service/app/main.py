@@ -20,6 +20,7 @@ from app.auth import Claims
 from app.scoreboard import Scoreboard, scoreboard_load
 from app.settings import Settings, settings_load
 from app.token_cache import VerifiedTokenCache
+from app.token_contract import AccessTokenError, bearer_token
 
 
 def _digits_only(value: object) -> object:
@@ -96,7 +97,7 @@ class ScoreFastPath:
 
     @staticmethod
     def _score_body(scope: Scope) -> bytes | None:
-        # The query as Starlette parses it, and the Authorization header as HTTPBearer does.
+        # The query as Starlette parses it, and the Authorization header as the route does.
         offsets = [
             value
             for name, value in parse_qsl(
@@ -114,9 +115,9 @@ class ScoreFastPath:
         )
         if authorization is None:
             return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        try:
+            token = bearer_token(authorization.decode("latin-1"))  # the route's own rule
+        except AccessTokenError:
             return None
         state = scope["app"].state
         if state.token_cache.get(token, leeway=state.settings.JWT_LEEWAY) is None:
