@@ -79,6 +79,17 @@ BAD_ACCESS_TOKEN = _error(
 )
 
 
+class NoStoreMixin:
+    """Responses that carry tokens or the user: no cache may keep them (RFC 6749 5.1; Pragma
+    for HTTP/1.0 caches)."""
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
 class PublicAPIView(APIView):
     """An endpoint without access token: no authentication runs, so a stray header is ignored."""
 
@@ -86,7 +97,7 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
 
 
-class RegisterView(PublicAPIView):
+class RegisterView(NoStoreMixin, PublicAPIView):
     throttle_classes = [RegisterThrottle]
 
     @extend_schema(
@@ -112,7 +123,7 @@ class RegisterView(PublicAPIView):
         )
 
 
-class LoginView(PublicAPIView):
+class LoginView(NoStoreMixin, PublicAPIView):
     throttle_classes = [LoginIPThrottle, LoginAccountAddressThrottle, LoginAccountThrottle]
 
     def get_throttles(self) -> list:
@@ -156,7 +167,7 @@ class LoginView(PublicAPIView):
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
-class RefreshView(PublicAPIView):
+class RefreshView(NoStoreMixin, PublicAPIView):
     throttle_classes = [RefreshThrottle]
 
     @extend_schema(
@@ -233,7 +244,7 @@ ME_UPDATE_DESCRIPTION = (
 )
 
 
-class MeView(APIView):
+class MeView(NoStoreMixin, APIView):
     """The current user, authenticated by an access token."""
 
     schema = openapi.BodyOnDeleteAutoSchema()
@@ -332,7 +343,7 @@ def _detail(description: str, text: str) -> OpenApiResponse:
     )
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(NoStoreMixin, APIView):
     throttle_classes = [CurrentPasswordThrottle]
 
     @extend_schema(

@@ -735,3 +735,37 @@ def test_jwks_is_empty_with_a_shared_hs256_secret(api_client, settings):
     settings.JWT_VERIFYING_KEYS = {}
 
     assert api_client.get("/.well-known/jwks.json").json() == {"keys": []}
+
+
+# --- caching ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/login/", {"email": "player@example.com", "password": PASSWORD}),
+        ("post", "/api/refresh/", "pair"),
+        ("get", "/api/me/", None),
+        ("post", "/api/register/", {"email": "new@example.com", "password": PASSWORD}),
+        (
+            "post",
+            "/api/password/change/",
+            {"current_password": PASSWORD, "new_password": "An0ther-Passw0rd!"},
+        ),
+    ],
+)
+def test_responses_with_tokens_or_the_user_are_never_stored(
+    api_client, user, pair, method, url, body
+):
+    if body == "pair":
+        body = {"refresh_token": pair.refresh_token}
+    response = getattr(api_client, method)(url, body, format="json", **bearer(pair.access_token))
+
+    assert response.status_code in (200, 201)
+    assert (response["Cache-Control"], response["Pragma"]) == ("no-store", "no-cache")
+
+
+def test_a_refused_login_is_never_stored_either(api_client, user):
+    response = post(api_client, "/api/login/", {"email": user.email, "password": "Wrong-1!"})
+
+    assert response["Cache-Control"] == "no-store"
