@@ -159,3 +159,13 @@ def test_token_responses_reach_the_client_marked_no_store(gateway, login):
     for response in (refreshed, me):
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Pragma"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/health/", "/score/health", "/score?offset=1"])
+def test_head_is_answered_wherever_get_is(gateway, login, path):
+    headers = {"Authorization": f"Bearer {login()['access_token']}"}
+
+    response = gateway.head(path, headers=headers)
+
+    assert response.status_code == 200
+    assert response.content == b""

@@ -769,3 +769,11 @@ def test_a_refused_login_is_never_stored_either(api_client, user):
     response = post(api_client, "/api/login/", {"email": user.email, "password": "Wrong-1!"})
 
     assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("url", ["/api/me/", "/api/health/", "/.well-known/jwks.json"])
+def test_head_is_answered_wherever_get_is(api_client, pair, url):
+    response = api_client.head(url, **bearer(pair.access_token))
+
+    assert response.status_code == 200
+    assert response.content == b""
