@@ -136,6 +136,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         """
         with transaction.atomic():
             user_lock(user_id=self.pk)
+            self.refresh_tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
             return self.refresh_tokens.filter(revoked_at__isnull=True).update(
                 revoked_at=timezone.now()
             )
@@ -166,6 +167,9 @@ class RefreshToken(models.Model):
     # Indexed for the clean-up command.
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when a rotation revokes the token with REFRESH_TOKEN_REUSE_GRACE on; until then it
+    # can be exchanged once more. Cleared by that exchange and by every other revocation.
+    reusable_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]

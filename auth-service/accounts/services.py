@@ -381,8 +381,12 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
     count decides, so of two concurrent calls with one token exactly one gets a pair (on
     PostgreSQL the second UPDATE waits for the first to commit, then matches no row).
 
-    A token that is known but already revoked is a replay (RFC 9700, 4.14.2): the whole family
-    is revoked, and this is logged. The revocation commits even though the call fails.
+    With REFRESH_TOKEN_REUSE_GRACE, the token just rotated can be exchanged once more within
+    that many seconds (a double submit, a retry): a second conditional UPDATE, on
+    `reusable_until`, decides that exchange the same way.
+
+    Any other known but revoked token is a replay (RFC 9700, 4.14.2): the whole family is
+    revoked, and this is logged. The revocation commits even though the call fails.
     """
     digest = refresh_token_digest(token=token)
     with transaction.atomic():
@@ -394,13 +398,19 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
         # sees the new token or revokes the presented one first (User.sessions_end).
         user_lock(user_id=owner_id)
         now = timezone.now()
-        claimed = RefreshToken.objects.filter(
-            digest=digest, revoked_at__isnull=True, expires_at__gt=now
-        ).update(revoked_at=now)
+        grace = config.REFRESH_TOKEN_REUSE_GRACE
+        presented = RefreshToken.objects.filter(digest=digest, expires_at__gt=now)
+        claimed = presented.filter(revoked_at__isnull=True).update(
+            revoked_at=now, reusable_until=now + timedelta(seconds=grace) if grace else None
+        )
+        if not claimed:
+            claimed = presented.filter(reusable_until__gt=now).update(reusable_until=None)
+            if claimed:
+                logger.info("Refresh token reused within the grace period: user %s.", owner_id)
         if claimed:
-            presented = RefreshToken.objects.select_related("user").get(digest=digest)
-            if presented.user.is_active:
-                return token_pair_issue(user_id=presented.user_id, family=presented.family)
+            stored = RefreshToken.objects.select_related("user").get(digest=digest)
+            if stored.user.is_active:
+                return token_pair_issue(user_id=stored.user_id, family=stored.family)
             rejection = RefreshTokenError("User is inactive.")
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now)
@@ -417,6 +427,7 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
     if presented is None:
         return RefreshTokenError("Refresh token is unknown.")
     if presented["revoked_at"] is not None:
+        _family_grace_end(family=presented["family"])
         revoked = RefreshToken.objects.filter(
             family=presented["family"], revoked_at__isnull=True
         ).update(revoked_at=now)
@@ -430,6 +441,14 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
     return RefreshTokenError("Refresh token has expired.")
 
 
+def _family_grace_end(*, family: uuid.UUID) -> None:
+    """No token of `family` may be exchanged in a grace period any more: a logout or a
+    revoked family must not come back through its rotated parent."""
+    RefreshToken.objects.filter(family=family, reusable_until__isnull=False).update(
+        reusable_until=None
+    )
+
+
 @transaction.atomic
 def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int:
     """Revoke `token` (logout) and return how many tokens were revoked.
@@ -440,25 +459,27 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
     """
     digest = refresh_token_digest(token=token)
     now = timezone.now()
-    owner = None
-    if all_sessions:
-        owner = User.objects.filter(refresh_tokens__digest=digest).first()
-        if owner is not None:
-            user_lock(user_id=owner.pk)
+    presented = RefreshToken.objects.filter(digest=digest).values("user_id", "family").first()
+    if presented is None:
+        return 0
+    user_lock(user_id=presented["user_id"])
     revoked = RefreshToken.objects.filter(
         digest=digest, revoked_at__isnull=True, expires_at__gt=now
     ).update(revoked_at=now)
-    if revoked and owner is not None:
-        revoked += owner.sessions_end()
+    if revoked:
+        _family_grace_end(family=presented["family"])
+        if all_sessions:
+            revoked += User.objects.get(pk=presented["user_id"]).sessions_end()
     return revoked
 
 
 @transaction.atomic
 def refresh_tokens_revoke(*, token_ids: list[int]) -> int:
     """Revoke the active tokens among `token_ids` (the admin's action); return how many."""
-    return RefreshToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    selected = RefreshToken.objects.filter(pk__in=token_ids)
+    for family in selected.order_by().values_list("family", flat=True).distinct():
+        _family_grace_end(family=family)
+    return selected.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def refresh_tokens_purge(*, revoked_for: timedelta, batch_size: int) -> int:

@@ -118,6 +118,7 @@ def submit_lifetimes(admin_client, access: str, refresh: str):
             "version": form.initial["version"],
             "ACCESS_TOKEN_LIFETIME": access,
             "REFRESH_TOKEN_LIFETIME": refresh,
+            "REFRESH_TOKEN_REUSE_GRACE": "0",
         },
     )
 
