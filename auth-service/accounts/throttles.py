@@ -46,9 +46,12 @@ class RefreshThrottle(ClientAddressThrottle):
     scope = "refresh"
 
 
-def _email_ident(request) -> str | None:
-    """Return a digest of the request body's email in its normal form, or None without one."""
-    email = request.data.get("email") if hasattr(request.data, "get") else None
+def _body_email(request) -> object:
+    return request.data.get("email") if hasattr(request.data, "get") else None
+
+
+def _email_ident(email: object) -> str | None:
+    """Return a digest of `email` in its normal form, or None unless it is a non-blank string."""
     if not isinstance(email, str) or not email.strip():
         return None
     # Hashed: the cache needs a key, not the address itself. surrogatepass: JSON may hold a
@@ -61,19 +64,27 @@ class EmailThrottle(SharedRateThrottle):
     """Counts requests per email of the body (normalised as stored), whoever sends them."""
 
     def get_cache_key(self, request, view) -> str | None:
-        ident = _email_ident(request)
+        return self.key_for(email=_body_email(request), request=request)
+
+    def key_for(self, *, email: object, request) -> str | None:
+        ident = _email_ident(email)
         if ident is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class LoginFailureThrottle(SharedRateThrottle):
-    """Counts failed logins only: allow_request() checks the count, the view calls
-    failure_record() when the credentials are refused. A user with many devices is never
-    locked out by logging in, only by guessing."""
+class LoginFailureThrottle(EmailThrottle):
+    """Counts failed logins only: allow_request() (or check()) tests the count, and the caller
+    calls failure_record() when the credentials are refused. A user with many devices is
+    never locked out by logging in, only by guessing."""
 
     def allow_request(self, request, view) -> bool:
-        self.key = self.get_cache_key(request, view) if self.rate is not None else None
+        return self.check(email=_body_email(request), request=request)
+
+    def check(self, *, email: object, request) -> bool:
+        """Return whether a login of `email` from this request may be tried now; used as is
+        by the admin's login form, which is no DRF view."""
+        self.key = self.key_for(email=email, request=request) if self.rate is not None else None
         if self.key is None:
             return True
         self.now = self.timer()
@@ -83,13 +94,13 @@ class LoginFailureThrottle(SharedRateThrottle):
         return True
 
     def failure_record(self) -> None:
-        """Count one failure of the request this throttle has just allowed."""
+        """Count one failure of the login this throttle has just allowed."""
         if self.key is not None:
             self.history.insert(0, self.now)
             self.cache.set(self.key, self.history, self.duration)
 
 
-class LoginAccountThrottle(LoginFailureThrottle, EmailThrottle):
+class LoginAccountThrottle(LoginFailureThrottle):
     """Failed logins per account, from any address: the ceiling that stops a guesser who
     spreads over many addresses. Higher than the per-address limit, so that nobody locks an
     account out for its owner as cheaply."""
@@ -102,8 +113,8 @@ class LoginAccountAddressThrottle(LoginFailureThrottle, ClientAddressThrottle):
 
     scope = "login_account_ip"
 
-    def get_cache_key(self, request, view) -> str | None:
-        ident = _email_ident(request)
+    def key_for(self, *, email: object, request) -> str | None:
+        ident = _email_ident(email)
         if ident is None:
             return None
         return self.cache_format % {
