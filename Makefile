@@ -57,7 +57,8 @@ run:  ## The stack as local processes: gateway on :8000 (no Docker). Ctrl-C stop
 	$(MAKE) --no-print-directory $(AUTH_VENV) $(SCORE_VENV)
 	$(PYTHON) scripts/stack.py run --venv $(VENV)
 
-lint: $(TOOLS_VENV)  ## ruff (lint and format check), hadolint, workflow schema.
+lint: $(TOOLS_VENV)  ## ruff (lint and format check), hadolint, workflow schema, one token contract.
+	cmp auth-service/accounts/token_contract.py score-service/app/token_contract.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint $(wildcard */Dockerfile)

@@ -109,6 +109,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         # No leeway, so that the one real-expiry test waits only the token's lifetime.
         JWT_LEEWAY="0",
         THROTTLE_RATE_LOGIN_IP="1000/min",
+        THROTTLE_RATE_LOGIN_ACCOUNT_IP="1000/min",
         THROTTLE_RATE_LOGIN_ACCOUNT="1000/min",
         THROTTLE_RATE_REGISTER="1000/min",
         THROTTLE_RATE_REFRESH="1000/min",

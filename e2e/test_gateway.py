@@ -149,3 +149,23 @@ def test_superuser_reaches_the_lifetime_settings_in_the_admin(stack):
         )
     assert login.status_code == 200
     assert "ACCESS_TOKEN_LIFETIME" in login.text
+
+
+def test_token_responses_reach_the_client_marked_no_store(gateway, login):
+    tokens = login()
+    refreshed = gateway.post("/api/refresh/", json={"refresh_token": tokens["refresh_token"]})
+    me = gateway.get("/api/me/", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    for response in (refreshed, me):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Pragma"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/health/", "/score/health", "/score?offset=1"])
+def test_head_is_answered_wherever_get_is(gateway, login, path):
+    headers = {"Authorization": f"Bearer {login()['access_token']}"}
+
+    response = gateway.head(path, headers=headers)
+
+    assert response.status_code == 200
+    assert response.content == b""

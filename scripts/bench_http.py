@@ -111,6 +111,7 @@ def settings_bench(work: Path, ports: stack_module.Ports, python: str) -> dict[s
         ALLOWED_HOSTS="localhost,127.0.0.1",
         THROTTLE_RATE_REGISTER="1000/min",
         THROTTLE_RATE_LOGIN_IP="1000/min",
+        THROTTLE_RATE_LOGIN_ACCOUNT_IP="1000/min",
         THROTTLE_RATE_LOGIN_ACCOUNT="1000/min",
         GATEWAY_RATE_LIMIT="1000r/s",
         GATEWAY_RATE_BURST="1000",

@@ -8,14 +8,13 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.models import User
 from accounts.token_cache import VerifiedTokenCache
-from accounts.tokens import AccessTokenClaims, AccessTokenError, access_token_decode
-
-AUTH_SCHEME = b"bearer"
+from accounts.token_contract import AccessTokenError, bearer_token
+from accounts.tokens import AccessTokenClaims, access_token_decode
 
 # One per process, shared by its threads (gunicorn's gthread workers).
 access_token_cache: VerifiedTokenCache[AccessTokenClaims] = VerifiedTokenCache()
@@ -32,7 +31,8 @@ class AccessTokenAuthentication(BaseAuthentication):
     """Authenticate a request by the access token in its Authorization header."""
 
     def authenticate(self, request: Request) -> tuple[User, AccessTokenClaims] | None:
-        """Return (user, claims), None without a Bearer header, or raise AuthenticationFailed."""
+        """Return (user, claims), None without an Authorization header, or raise
+        AuthenticationFailed."""
         header = self.get_header(request)
         if header is None:
             return None
@@ -43,22 +43,17 @@ class AccessTokenAuthentication(BaseAuthentication):
         # RFC 6750 3: every 401 names the scheme, so DRF answers 401 (not 403) with it.
         return "Bearer"
 
-    def get_header(self, request: Request) -> bytes | None:
-        """Return the Authorization header if it uses the Bearer scheme, else None."""
-        header = get_authorization_header(request)
-        if not header or header.split(None, 1)[0].lower() != AUTH_SCHEME:
-            return None
-        return header
+    def get_header(self, request: Request) -> str | None:
+        """Return the Authorization header, None when it is absent or empty."""
+        return request.META.get("HTTP_AUTHORIZATION") or None
 
-    def get_raw_token(self, header: bytes) -> str:
-        """Return the token of a Bearer header; raise AuthenticationFailed if malformed."""
-        parts = header.split()
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+    def get_raw_token(self, header: str) -> str:
+        """Return the token of the header by the shared contract (RFC 6750's "Bearer" and
+        one space); raise AuthenticationFailed if it is anything else."""
         try:
-            return parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Token is invalid.") from None
+            return bearer_token(header)
+        except AccessTokenError as e:
+            raise exceptions.AuthenticationFailed(e.message) from None
 
     def get_validated_token(self, raw_token: str) -> AccessTokenClaims:
         """Return the token's verified claims (no database call), from the cache of tokens
@@ -68,7 +63,7 @@ class AccessTokenAuthentication(BaseAuthentication):
                 raw_token, access_token_decode, leeway=settings.JWT_LEEWAY
             )
         except AccessTokenError as e:
-            raise exceptions.AuthenticationFailed(str(e)) from e
+            raise exceptions.AuthenticationFailed(e.message) from e
 
     def get_user(self, claims: AccessTokenClaims) -> User:
         """Return the active user the token was issued to (one query); raise otherwise."""

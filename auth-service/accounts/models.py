@@ -1,27 +1,45 @@
 """Users (the email is the login) and the stored side of refresh tokens."""
 
+import unicodedata
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+def email_normalize(email: str) -> str:
+    """Return the one form of `email` that the throttles, lookups, constraint and storage see.
+
+    Unicode's NFKC_Casefold (UAX #31, 5.1): compatibility forms folded (fullwidth letters, the
+    Kelvin sign, NFD sequences), then full case folding ("ß" and "ẞ" are "ss"; "İ" is "i̇",
+    never "i"). Done once in Python so that no two layers can disagree, as Python's lower()
+    and PostgreSQL's LOWER() did.
+    """
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def get_by_natural_key(self, email: str) -> "User":
-        """Return the user whose email matches case-insensitively (login, admin, commands).
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        return email_normalize(email or "")
 
-        Filters on Lower("email") so that the query uses the unique index of the constraint.
-        Both sides are lowered by the database, as in that constraint: Python's str.lower()
-        differs from the database's LOWER() for some letters (SQLite lowers only ASCII; "İ"
-        is "i̇" in Python, "i" in PostgreSQL), and such an email could never log in.
+    def get_by_natural_key(self, email: str) -> "User":
+        """Return the user with this email, normalised (login, admin, commands).
+
+        Filters on Lower("email") so that the query uses the unique index of the constraint;
+        stored emails are normalised, so Lower() changes nothing in them.
         """
+        email = self.normalize_email(email)
         return self.alias(email_lower=Lower("email")).get(email_lower=Lower(Value(email)))
 
     def email_taken(self, email: str, *, exclude_pk: int | None = None) -> bool:
-        """Return whether another user already has `email`, compared case-insensitively."""
+        """Return whether another user already has `email`, once normalised."""
+        email = self.normalize_email(email)
         users = self.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
         if exclude_pk is not None:
             users = users.exclude(pk=exclude_pk)
@@ -88,17 +106,50 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @classmethod
+    def normalize_username(cls, username: str) -> str:
+        # Django's clean() (model forms, the admin) normalises USERNAME_FIELD with this.
+        return email_normalize(username)
+
     def save(self, *args, **kwargs) -> None:
-        """Save; a changed password also revokes every refresh token of the user.
+        """Save; a changed password also ends every session of the user (sessions_end).
 
         set_password() keeps the new raw password in `_password` until this save (Django
         clears it before saving a mere hash upgrade at login), so a password change, in the
         admin or anywhere else, ends the user's other sessions as Django's own do.
         """
         password_changed = self._password is not None and not self._state.adding
-        super().save(*args, **kwargs)
-        if password_changed:
-            self.refresh_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.email = email_normalize(self.email)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_changed:
+                self.sessions_end()
+
+    def sessions_end(self) -> int:
+        """Revoke every refresh token of this user; return how many were active.
+
+        Race-free against a concurrent refresh: the user's row is locked first, as
+        refresh_token_rotate locks it before it claims a token, so a rotation either
+        commits its new token before this UPDATE reads the table, or finds its token
+        revoked. Without the lock, READ COMMITTED let this UPDATE miss a token inserted
+        by a rotation still in flight.
+        """
+        with transaction.atomic():
+            user_lock(user_id=self.pk)
+            self.refresh_tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
+            return self.refresh_tokens.filter(revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+
+
+def user_lock(*, user_id: int) -> None:
+    """Lock the user's row until the transaction ends (SELECT ... FOR UPDATE).
+
+    Every path that ends or creates a session of an existing user takes this lock before it
+    touches the user's refresh tokens, always in that order (user, then tokens), so that they
+    serialise and cannot deadlock.
+    """
+    list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
 class RefreshToken(models.Model):
@@ -116,6 +167,9 @@ class RefreshToken(models.Model):
     # Indexed for the clean-up command.
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when a rotation revokes the token with REFRESH_TOKEN_REUSE_GRACE on; until then it
+    # can be exchanged once more. Cleared by that exchange and by every other revocation.
+    reusable_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]

@@ -12,11 +12,18 @@ EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
-def _email_available(value: str, *, user: User | None = None) -> str:
-    email = User.objects.normalize_email(value)
+def _email_available(email: str, *, user: User | None = None) -> str:
     if User.objects.email_taken(email, exclude_pk=user.pk if user else None):
         raise serializers.ValidationError(EMAIL_TAKEN)
     return email
+
+
+class NormalizedEmailField(serializers.EmailField):
+    """An email, normalised (accounts.models.email_normalize) before it is validated, so
+    the validators, the lookups and the database all see the same string."""
+
+    def to_internal_value(self, data) -> str:
+        return User.objects.normalize_email(super().to_internal_value(data))
 
 
 class RefreshTokenField(serializers.UUIDField):
@@ -49,7 +56,7 @@ class StrictBooleanField(serializers.BooleanField):
         return super().to_internal_value(data)
 
 
-class OptionalEmailField(serializers.EmailField):
+class OptionalEmailField(NormalizedEmailField):
     """An email that may be absent, but when given must be valid, in a form body too.
 
     For form bodies DRF treats an optional field sent blank (`email=`) as absent, so PUT
@@ -66,7 +73,7 @@ class OptionalEmailField(serializers.EmailField):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    email = NormalizedEmailField(max_length=EMAIL_MAX_LENGTH)
     password = StrictCharField(
         write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
     )
@@ -132,6 +139,14 @@ class UserUpdateInputSerializer(serializers.Serializer):
 
     username = StrictCharField(max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True)
     email = OptionalEmailField(max_length=EMAIL_MAX_LENGTH)
+    current_password = StrictCharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=4096,
+        style={"input_type": "password"},
+        help_text="Required to change `email`.",
+    )
 
     def validate_email(self, value: str) -> str:
         return _email_available(value, user=self.context["user"])
@@ -156,7 +171,7 @@ class PasswordChangeInputSerializer(serializers.Serializer):
 
 
 class MailRequestInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    email = NormalizedEmailField(max_length=EMAIL_MAX_LENGTH)
 
 
 class LinkInputSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.mail import SERVICE_NAME, mail_message_build, mail_send
-from accounts.models import RefreshToken, User
+from accounts.models import RefreshToken, User, user_lock
 from accounts.tokens import access_token_encode
 
 logger = logging.getLogger(__name__)
@@ -84,11 +84,20 @@ def user_create(*, email: str, password: str) -> User:
     return user
 
 
-def user_update(*, user: User, username: str | None = None, email: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    username: str | None = None,
+    email: str | None = None,
+    current_password: str | None = None,
+) -> User:
     """Change the given fields of `user` (None leaves a field unchanged) and return it.
 
-    Raise ValidationError if the new email belongs to someone else. A new address (not merely
-    a change of case) is unverified; with REQUIRE_EMAIL_VERIFICATION a link is mailed to it.
+    The email is the login, so changing it (not merely its case) needs `current_password`, as
+    a password change does: a stolen access token alone must not take the account over. The
+    change ends every session (User.sessions_end) and leaves the new address unverified (with
+    REQUIRE_EMAIL_VERIFICATION a link is mailed to it). Raise ValidationError for a missing or
+    wrong current password, or an email that belongs to someone else.
     """
     fields = []
     address_changed = False
@@ -97,16 +106,20 @@ def user_update(*, user: User, username: str | None = None, email: str | None = 
         fields.append("username")
     if email is not None:
         email = User.objects.normalize_email(email)
-        address_changed = email.lower() != user.email.lower()
-        user.email = email
-        fields.append("email")
+        address_changed = email != user.email
         if address_changed:
+            if current_password is None:
+                raise ValidationError({"current_password": [CURRENT_PASSWORD_REQUIRED]})
+            _current_password_check(user=user, current_password=current_password)
+            user.email = email
             user.email_verified_at = None
-            fields.append("email_verified_at")
+            fields += ["email", "email_verified_at"]
     if fields:
         try:
             with transaction.atomic():
                 user.save(update_fields=fields)
+                if address_changed:
+                    user.sessions_end()
         except IntegrityError as e:
             raise ValidationError({"email": [EMAIL_TAKEN]}) from e
     if address_changed and settings.REQUIRE_EMAIL_VERIFICATION:
@@ -135,6 +148,7 @@ def user_delete(*, user: User, current_password: str) -> None:
     `current_password` is wrong. Access tokens already issued die when they expire."""
     _current_password_check(user=user, current_password=current_password)
     with transaction.atomic():
+        user_lock(user_id=user.pk)  # before the cascade touches the tokens (user_lock)
         user.delete()
 
 
@@ -146,6 +160,7 @@ def user_delete(*, user: User, current_password: str) -> None:
 # verification itself or the email), which is what makes it single-use.
 
 WRONG_CURRENT_PASSWORD = "Current password is incorrect."  # noqa: S105 (a message)
+CURRENT_PASSWORD_REQUIRED = "Current password is required to change the email."  # noqa: S105
 LINK_INVALID = "The link is invalid, has already been used or has expired."
 
 
@@ -366,19 +381,36 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
     count decides, so of two concurrent calls with one token exactly one gets a pair (on
     PostgreSQL the second UPDATE waits for the first to commit, then matches no row).
 
-    A token that is known but already revoked is a replay (RFC 9700, 4.14.2): the whole family
-    is revoked, and this is logged. The revocation commits even though the call fails.
+    With REFRESH_TOKEN_REUSE_GRACE, the token just rotated can be exchanged once more within
+    that many seconds (a double submit, a retry): a second conditional UPDATE, on
+    `reusable_until`, decides that exchange the same way.
+
+    Any other known but revoked token is a replay (RFC 9700, 4.14.2): the whole family is
+    revoked, and this is logged. The revocation commits even though the call fails.
     """
     digest = refresh_token_digest(token=token)
-    now = timezone.now()
     with transaction.atomic():
-        claimed = RefreshToken.objects.filter(
-            digest=digest, revoked_at__isnull=True, expires_at__gt=now
-        ).update(revoked_at=now)
+        owner = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
+        owner_id = owner.first()
+        if owner_id is None:
+            raise RefreshTokenError("Refresh token is unknown.")
+        # Before the claim: a concurrent logout everywhere or password change then either
+        # sees the new token or revokes the presented one first (User.sessions_end).
+        user_lock(user_id=owner_id)
+        now = timezone.now()
+        grace = config.REFRESH_TOKEN_REUSE_GRACE
+        presented = RefreshToken.objects.filter(digest=digest, expires_at__gt=now)
+        claimed = presented.filter(revoked_at__isnull=True).update(
+            revoked_at=now, reusable_until=now + timedelta(seconds=grace) if grace else None
+        )
+        if not claimed:
+            claimed = presented.filter(reusable_until__gt=now).update(reusable_until=None)
+            if claimed:
+                logger.info("Refresh token reused within the grace period: user %s.", owner_id)
         if claimed:
-            presented = RefreshToken.objects.select_related("user").get(digest=digest)
-            if presented.user.is_active:
-                return token_pair_issue(user_id=presented.user_id, family=presented.family)
+            stored = RefreshToken.objects.select_related("user").get(digest=digest)
+            if stored.user.is_active:
+                return token_pair_issue(user_id=stored.user_id, family=stored.family)
             rejection = RefreshTokenError("User is inactive.")
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now)
@@ -395,6 +427,7 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
     if presented is None:
         return RefreshTokenError("Refresh token is unknown.")
     if presented["revoked_at"] is not None:
+        _family_grace_end(family=presented["family"])
         revoked = RefreshToken.objects.filter(
             family=presented["family"], revoked_at__isnull=True
         ).update(revoked_at=now)
@@ -408,33 +441,45 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
     return RefreshTokenError("Refresh token has expired.")
 
 
+def _family_grace_end(*, family: uuid.UUID) -> None:
+    """No token of `family` may be exchanged in a grace period any more: a logout or a
+    revoked family must not come back through its rotated parent."""
+    RefreshToken.objects.filter(family=family, reusable_until__isnull=False).update(
+        reusable_until=None
+    )
+
+
 @transaction.atomic
 def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int:
     """Revoke `token` (logout) and return how many tokens were revoked.
 
     Idempotent in the sense of RFC 7009 2.2: an unknown, expired or already revoked token is
     not an error. With `all_sessions`, an active token also revokes every other active token
-    of its user (logout everywhere); a stale token cannot do that.
+    of its user (logout everywhere, User.sessions_end); a stale token cannot do that.
     """
     digest = refresh_token_digest(token=token)
     now = timezone.now()
+    presented = RefreshToken.objects.filter(digest=digest).values("user_id", "family").first()
+    if presented is None:
+        return 0
+    user_lock(user_id=presented["user_id"])
     revoked = RefreshToken.objects.filter(
         digest=digest, revoked_at__isnull=True, expires_at__gt=now
     ).update(revoked_at=now)
-    if revoked and all_sessions:
-        owner = RefreshToken.objects.filter(digest=digest).values("user_id")
-        revoked += RefreshToken.objects.filter(user_id__in=owner, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+    if revoked:
+        _family_grace_end(family=presented["family"])
+        if all_sessions:
+            revoked += User.objects.get(pk=presented["user_id"]).sessions_end()
     return revoked
 
 
 @transaction.atomic
 def refresh_tokens_revoke(*, token_ids: list[int]) -> int:
     """Revoke the active tokens among `token_ids` (the admin's action); return how many."""
-    return RefreshToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    selected = RefreshToken.objects.filter(pk__in=token_ids)
+    for family in selected.order_by().values_list("family", flat=True).distinct():
+        _family_grace_end(family=family)
+    return selected.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def refresh_tokens_purge(*, revoked_for: timedelta, batch_size: int) -> int:

@@ -1,4 +1,4 @@
-"""Access tokens: the only module that calls PyJWT.
+"""Access tokens: issuing, keys, and verification by the contract both services share.
 
 An access token is a JWT signed with EdDSA (Ed25519) by default: this service alone holds the
 private key (JWT_PRIVATE_KEY), and each token's header names its key with `kid`, so verifiers
@@ -19,16 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from jwt.algorithms import OKPAlgorithm
 
-ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
-# RFC 7519 4.1 registered claims plus our type; a token lacking any of them is refused.
-REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
-EDDSA = "EdDSA"
+from accounts.token_contract import ACCESS_TOKEN_TYPE, EDDSA, access_token_verify
+
 PLACEHOLDER_PREFIX = "change-me"
 KEYS_HINT = "`make env` writes a fresh pair; README: Access-token keys"
-
-
-class AccessTokenError(Exception):
-    """An access token was refused; the message is safe to show to the client."""
 
 
 class TokenKeyError(ValueError):
@@ -154,54 +148,16 @@ def access_token_encode(*, user_id: int, lifetime: timedelta) -> str:
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)
 
 
-def _verifying_key(token: str) -> jwt.PyJWK | str:
-    """Return the key that must have signed `token`: JWT_PUBLIC_KEYS' key of its `kid` (RFC
-    7515 4.1.4), or the shared secret. Raise jwt.InvalidTokenError for an unknown `kid`."""
-    if settings.JWT_ALGORITHM != EDDSA:
-        return settings.JWT_SECRET
-    kid = jwt.get_unverified_header(token).get("kid")
-    key = settings.JWT_VERIFYING_KEYS.get(kid) if isinstance(kid, str) else None
-    if key is None:
-        raise jwt.InvalidTokenError("no public key has this kid")
-    return key
-
-
 def access_token_decode(token: str) -> AccessTokenClaims:
-    """Verify `token` and return its claims; raise AccessTokenError if it is refused.
-
-    Pins the algorithm list (RFC 8725 3.1: never trust the token's own `alg`, so `none` and
-    algorithm substitution, such as an HS256 token keyed with a public key, are refused),
-    requires every claim, checks `iss`, `aud`, `exp`, `iat` and `nbf` (when present) with
-    JWT_LEEWAY seconds of clock skew, then the type.
-    """
-    try:
-        payload = jwt.decode(
-            token,
-            _verifying_key(token),
-            algorithms=[settings.JWT_ALGORITHM],
-            audience=settings.JWT_AUDIENCE,
-            issuer=settings.JWT_ISSUER,
-            leeway=settings.JWT_LEEWAY,
-            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
-        )
-    except jwt.ExpiredSignatureError as e:
-        raise AccessTokenError("Token has expired.") from e
-    except jwt.ImmatureSignatureError as e:
-        raise AccessTokenError("Token is not valid yet.") from e
-    except jwt.MissingRequiredClaimError as e:
-        raise AccessTokenError(f"Token has no '{e.claim}' claim.") from e
-    except jwt.InvalidIssuerError as e:
-        raise AccessTokenError("Token has the wrong issuer.") from e
-    except jwt.InvalidAudienceError as e:
-        raise AccessTokenError("Token has the wrong audience.") from e
-    except jwt.InvalidTokenError as e:
-        # Bad signature, another algorithm, unknown kid, malformed token or claim: one message,
-        # no oracle.
-        raise AccessTokenError("Token is invalid.") from e
-
-    if payload["token_type"] != ACCESS_TOKEN_TYPE:
-        raise AccessTokenError("Token has the wrong type.")
-    subject = payload["sub"]
-    if not subject.isascii() or not subject.isdigit():
-        raise AccessTokenError("Token has an invalid subject.")
-    return AccessTokenClaims(user_id=int(subject), jti=payload["jti"])
+    """Verify `token` by the shared contract (accounts/token_contract.py) and return its
+    claims; raise AccessTokenError if it is refused."""
+    user_id, claims = access_token_verify(
+        token,
+        algorithm=settings.JWT_ALGORITHM,
+        public_keys=settings.JWT_VERIFYING_KEYS,
+        secret=settings.JWT_SECRET,
+        issuer=settings.JWT_ISSUER,
+        audience=settings.JWT_AUDIENCE,
+        leeway=settings.JWT_LEEWAY,
+    )
+    return AccessTokenClaims(user_id=user_id, jti=claims["jti"])

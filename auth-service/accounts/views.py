@@ -25,7 +25,9 @@ from accounts.redis_outage import REDIS_DOWN_ERRORS
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
+    LoginAccountAddressThrottle,
     LoginAccountThrottle,
+    LoginFailureThrottle,
     LoginIPThrottle,
     MailAccountThrottle,
     MailAddressThrottle,
@@ -77,6 +79,17 @@ BAD_ACCESS_TOKEN = _error(
 )
 
 
+class NoStoreMixin:
+    """Responses that carry tokens or the user: no cache may keep them (RFC 6749 5.1; Pragma
+    for HTTP/1.0 caches)."""
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
 class PublicAPIView(APIView):
     """An endpoint without access token: no authentication runs, so a stray header is ignored."""
 
@@ -84,7 +97,7 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
 
 
-class RegisterView(PublicAPIView):
+class RegisterView(NoStoreMixin, PublicAPIView):
     throttle_classes = [RegisterThrottle]
 
     @extend_schema(
@@ -110,8 +123,14 @@ class RegisterView(PublicAPIView):
         )
 
 
-class LoginView(PublicAPIView):
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+class LoginView(NoStoreMixin, PublicAPIView):
+    throttle_classes = [LoginIPThrottle, LoginAccountAddressThrottle, LoginAccountThrottle]
+
+    def get_throttles(self) -> list:
+        # The same instances for the check and for failure_record() after it.
+        if not hasattr(self, "_throttles"):
+            self._throttles = super().get_throttles()
+        return self._throttles
 
     @extend_schema(
         operation_id="login",
@@ -138,6 +157,9 @@ class LoginView(PublicAPIView):
         try:
             user = services.user_authenticate(**data.validated_data)
         except services.InvalidCredentialsError as e:
+            for throttle in self.get_throttles():
+                if isinstance(throttle, LoginFailureThrottle):
+                    throttle.failure_record()
             raise Unauthorized(str(e)) from e
         except services.EmailNotVerifiedError as e:
             raise PermissionDenied(str(e)) from e
@@ -145,7 +167,7 @@ class LoginView(PublicAPIView):
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
-class RefreshView(PublicAPIView):
+class RefreshView(NoStoreMixin, PublicAPIView):
     throttle_classes = [RefreshThrottle]
 
     @extend_schema(
@@ -208,20 +230,34 @@ class LogoutView(PublicAPIView):
 ME_UPDATE_RESPONSES = {
     200: serializers.UserSerializer,
     400: _field_errors(
-        "Invalid, too long or already registered email, or too long username.",
-        {"email": ["A user with this email already exists."]},
+        "Invalid, too long or already registered email, too long username, or an email "
+        "change without the right `current_password`.",
+        {"current_password": [services.CURRENT_PASSWORD_REQUIRED]},
     ),
     401: BAD_ACCESS_TOKEN,
+    429: THROTTLED,
 }
+ME_UPDATE_DESCRIPTION = (
+    "Only `username` and `email` are writable; absent fields stay unchanged. Changing the "
+    "email (the login) needs `current_password` and ends every session: every refresh token "
+    "of the user is revoked, this client's too."
+)
 
 
-class MeView(APIView):
+class MeView(NoStoreMixin, APIView):
     """The current user, authenticated by an access token."""
 
     schema = openapi.BodyOnDeleteAutoSchema()
 
     def get_throttles(self) -> list:
-        if self.request.method == "DELETE":
+        # Every request that checks the current password counts: no guessing it through
+        # an email change either.
+        checks_password = self.request.method == "DELETE" or (
+            self.request.method in ("PUT", "PATCH")
+            and hasattr(self.request.data, "get")
+            and self.request.data.get("current_password") is not None
+        )
+        if checks_password:
             return [CurrentPasswordThrottle()]
         return super().get_throttles()
 
@@ -246,7 +282,7 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me_update",
         summary="Change the current user's username and/or email",
-        description="Only `username` and `email` are writable; absent fields stay unchanged.",
+        description=ME_UPDATE_DESCRIPTION,
         request=serializers.UserUpdateInputSerializer,
         responses=ME_UPDATE_RESPONSES,
     )
@@ -256,7 +292,7 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me_partial_update",
         summary="Change the current user's username and/or email",
-        description="Same as PUT: only `username` and `email`; absent fields stay unchanged.",
+        description=ME_UPDATE_DESCRIPTION,
         request=serializers.UserUpdateInputSerializer,
         responses=ME_UPDATE_RESPONSES,
     )
@@ -307,7 +343,7 @@ def _detail(description: str, text: str) -> OpenApiResponse:
     )
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(NoStoreMixin, APIView):
     throttle_classes = [CurrentPasswordThrottle]
 
     @extend_schema(

@@ -262,6 +262,7 @@ CONSTANCE_ADDITIONAL_FIELDS = {
         "django.forms.IntegerField",
         {"min_value": 60, "max_value": 365 * 24 * 60 * 60},
     ],
+    "refresh_token_reuse_grace": ["django.forms.IntegerField", {"min_value": 0, "max_value": 60}],
 }
 CONSTANCE_CONFIG = {
     "ACCESS_TOKEN_LIFETIME": (
@@ -276,9 +277,22 @@ CONSTANCE_CONFIG = {
         "days. Applies to tokens issued from now on.",
         "refresh_token_lifetime",
     ),
+    # As Ory Hydra's rotation_grace_period and Okta's grace period: a double submit or a
+    # retry after a timeout must not log the client out.
+    "REFRESH_TOKEN_REUSE_GRACE": (
+        0,
+        "Seconds, 0 to 60, during which a refresh token just rotated can be exchanged once "
+        "more for a pair in the same family (a double submit, a retry after a timeout). 0: "
+        "never; any reuse revokes the family. Applies to tokens rotated from now on.",
+        "refresh_token_reuse_grace",
+    ),
 }
 CONSTANCE_CONFIG_FIELDSETS = {
-    "Token lifetimes": ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"),
+    "Token lifetimes": (
+        "ACCESS_TOKEN_LIFETIME",
+        "REFRESH_TOKEN_LIFETIME",
+        "REFRESH_TOKEN_REUSE_GRACE",
+    ),
 }
 
 # --- Mail and the account lifecycle (password reset, email verification) ----------------------
@@ -350,7 +364,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("THROTTLE_RATE_LOGIN_IP", "20/min"),
-        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "5/min"),
+        # Failed logins only (accounts/throttles.py, LoginFailureThrottle).
+        "login_account_ip": env_str("THROTTLE_RATE_LOGIN_ACCOUNT_IP", "5/min"),
+        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "20/min"),
         "register": env_str("THROTTLE_RATE_REGISTER", "10/hour"),
         "refresh": env_str("THROTTLE_RATE_REFRESH", "30/min"),
         # Account lifecycle (accounts/throttles.py, the classes at the end).

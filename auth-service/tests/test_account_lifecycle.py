@@ -528,7 +528,7 @@ def test_email_change_asks_to_verify_the_new_address(api_client, verification, s
 
     api_client.patch(
         "/api/me/",
-        {"email": "moved@example.com"},
+        {"email": "moved@example.com", "current_password": PASSWORD},
         format="json",
         **bearer(tokens.json()["access_token"]),
     )

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from constance import config
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts import services
@@ -118,6 +119,7 @@ def submit_lifetimes(admin_client, access: str, refresh: str):
             "version": form.initial["version"],
             "ACCESS_TOKEN_LIFETIME": access,
             "REFRESH_TOKEN_LIFETIME": refresh,
+            "REFRESH_TOKEN_REUSE_GRACE": "0",
         },
     )
 
@@ -153,3 +155,57 @@ def test_constance_command_refuses_a_zero_lifetime():
         call_command("constance", "set", "ACCESS_TOKEN_LIFETIME", "0")
 
     assert config.ACCESS_TOKEN_LIFETIME == 30
+
+
+# --- the admin's login limit -------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
+
+
+def admin_login(client, password: str, **meta):
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": "boss@example.com", "password": password}, **meta
+    )
+
+
+def failures_allowed() -> int:
+    return int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login_account_ip"].split("/")[0])
+
+
+def test_admin_login_locks_an_account_after_the_api_logins_failure_limit(client, staff):
+    for _ in range(failures_allowed()):
+        admin_login(client, "Wrong-Passw0rd!")
+
+    response = admin_login(client, PASSWORD)
+
+    assert response.status_code == 200  # the form again, not the redirect of a login
+    assert b"Too many failed logins for this account." in response.content
+
+
+def test_admin_and_api_logins_share_one_failure_count(client, api_client, staff):
+    for _ in range(failures_allowed()):
+        api_client.post(
+            "/api/login/",
+            {"email": "boss@example.com", "password": "Wrong-Passw0rd!"},
+            format="json",
+        )
+
+    assert b"Too many failed logins" in admin_login(client, PASSWORD).content
+
+
+def test_admin_logins_that_succeed_never_lock_the_account(client, staff):
+    for _ in range(failures_allowed()):
+        assert admin_login(client, PASSWORD).status_code == 302
+        client.logout()
+
+    assert admin_login(client, PASSWORD).status_code == 302
+
+
+def test_an_admin_account_locked_from_one_address_logs_in_from_another(client, staff):
+    for _ in range(failures_allowed()):
+        admin_login(client, "Wrong-Passw0rd!", REMOTE_ADDR="192.0.2.1")
+
+    assert admin_login(client, PASSWORD, REMOTE_ADDR="198.51.100.1").status_code == 302

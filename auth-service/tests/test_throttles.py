@@ -24,8 +24,12 @@ def attempt_login(client, email: str, **meta) -> object:
     )
 
 
-def test_login_is_throttled_per_account_with_retry_after(api_client, user):
-    for _ in range(allowed("login_account")):
+def login_with(client, email: str, password: str, **meta) -> object:
+    return client.post("/api/login/", {"email": email, "password": password}, format="json", **meta)
+
+
+def test_failed_logins_lock_the_account_for_that_address_with_retry_after(api_client, user):
+    for _ in range(allowed("login_account_ip")):
         assert attempt_login(api_client, user.email).status_code == 401
 
     response = attempt_login(api_client, user.email)
@@ -35,24 +39,67 @@ def test_login_is_throttled_per_account_with_retry_after(api_client, user):
     assert response.json()["detail"].startswith("Request was throttled.")
 
 
-def test_login_account_limit_ignores_email_case_and_client_address(api_client, user):
+def test_a_locked_account_refuses_even_the_right_password_from_that_address(api_client, user):
+    for _ in range(allowed("login_account_ip")):
+        attempt_login(api_client, user.email)
+
+    assert login_with(api_client, user.email, PASSWORD).status_code == 429
+
+
+def test_an_account_locked_from_one_address_still_logs_in_from_another(api_client, user):
+    for _ in range(allowed("login_account_ip")):
+        attempt_login(api_client, user.email, REMOTE_ADDR="192.0.2.1")
+
+    response = login_with(api_client, user.email, PASSWORD, REMOTE_ADDR="198.51.100.1")
+
+    assert response.status_code == 200
+
+
+def test_successful_logins_never_lock_the_account(api_client, user):
+    # Six devices logging in within a minute, the review's case.
+    statuses = {
+        login_with(api_client, user.email, PASSWORD).status_code
+        for _ in range(allowed("login_account_ip") + 1)
+    }
+
+    assert statuses == {200}
+
+
+def test_failed_logins_from_many_addresses_meet_the_account_ceiling(api_client, user):
     for n in range(allowed("login_account")):
         attempt_login(api_client, "PLAYER@example.com", REMOTE_ADDR=f"192.0.2.{n}")
 
-    response = attempt_login(api_client, user.email, REMOTE_ADDR="198.51.100.1")
+    response = login_with(api_client, user.email, PASSWORD, REMOTE_ADDR="198.51.100.1")
 
     assert response.status_code == 429
 
 
-def test_throttled_login_refuses_even_the_right_password(api_client, user):
-    for _ in range(allowed("login_account")):
-        attempt_login(api_client, user.email)
+def test_a_malformed_login_is_not_a_failure(api_client, user):
+    for _ in range(allowed("login_account_ip")):
+        api_client.post("/api/login/", {"email": user.email}, format="json")
 
-    response = api_client.post(
-        "/api/login/", {"email": user.email, "password": PASSWORD}, format="json"
+    assert login_with(api_client, user.email, PASSWORD).status_code == 200
+
+
+def test_a_dotted_capital_i_variant_of_a_locked_account_gets_no_tokens(api_client):
+    # The review's repro: Python's lower() and PostgreSQL's LOWER() used to disagree on "İ".
+    api_client.post(
+        "/api/register/", {"email": "victim-iii@example.com", "password": PASSWORD}, format="json"
     )
+    for _ in range(allowed("login_account_ip") + 2):
+        attempt_login(api_client, "victim-iii@example.com")
 
-    assert response.status_code == 429
+    response = login_with(api_client, "vİctim-iii@example.com", PASSWORD)
+
+    assert response.status_code == 401
+
+
+def test_login_account_limit_counts_every_variant_of_one_normal_form(api_client, user):
+    variants = ["\uff50\uff4c\uff41\uff59\uff45\uff52@example.com", "PLAYER@example.com"]
+    for n in range(allowed("login_account_ip")):
+        attempt_login(api_client, variants[n % len(variants)])
+
+    assert attempt_login(api_client, "\uff30layer@example.com").status_code == 429
 
 
 def test_login_is_throttled_per_client_address(api_client):

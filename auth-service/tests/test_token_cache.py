@@ -6,7 +6,8 @@ import time
 import pytest
 
 from accounts.token_cache import VerifiedTokenCache
-from accounts.tokens import AccessTokenClaims, AccessTokenError, access_token_decode
+from accounts.token_contract import AccessTokenError
+from accounts.tokens import AccessTokenClaims, access_token_decode
 from tests.conftest import another_key, claims, sign
 
 LEEWAY = 5

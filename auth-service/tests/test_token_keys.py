@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from jwt.algorithms import OKPAlgorithm
 
+from accounts.token_contract import AccessTokenError
 from accounts.tokens import (
-    AccessTokenError,
     TokenKeyError,
     access_token_decode,
     access_token_encode,

@@ -9,9 +9,8 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from accounts.token_contract import REQUIRED_CLAIMS, AccessTokenError
 from accounts.tokens import (
-    REQUIRED_CLAIMS,
-    AccessTokenError,
     access_token_decode,
     access_token_encode as encode,
 )
@@ -122,38 +121,38 @@ def test_garbage_token_is_refused():
 def test_token_with_future_nbf_is_refused():
     token = sign(claims(1, nbf=int(claims(1)["iat"]) + 60))
 
-    with pytest.raises(AccessTokenError, match="not valid yet"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(token)
 
 
 def test_token_issued_in_the_future_is_refused():
     future = claims(1)["iat"] + 60
 
-    with pytest.raises(AccessTokenError, match="not valid yet"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, iat=future, exp=future + 30)))
 
 
 def test_token_from_another_issuer_is_refused():
-    with pytest.raises(AccessTokenError, match="issuer"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, iss="someone-else")))
 
 
 def test_token_for_another_audience_is_refused():
-    with pytest.raises(AccessTokenError, match="audience"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, aud="another-platform")))
 
 
 def test_token_of_another_type_is_refused():
-    with pytest.raises(AccessTokenError, match="wrong type"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, token_type="refresh")))
 
 
 @pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
 def test_token_missing_a_required_claim_is_refused(claim):
-    with pytest.raises(AccessTokenError, match=f"no '{claim}' claim"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, **{claim: None})))
 
 
 def test_token_whose_subject_is_not_a_user_id_is_refused():
-    with pytest.raises(AccessTokenError, match="subject"):
+    with pytest.raises(AccessTokenError, match=r"^Token is invalid\.$"):
         access_token_decode(sign(claims(1, sub="admin")))

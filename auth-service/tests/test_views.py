@@ -124,12 +124,66 @@ def test_login_accepts_the_email_in_any_case(api_client, user):
     assert login(api_client, email="Player@EXAMPLE.com")["access_token"]
 
 
-def test_login_accepts_a_registered_email_with_a_non_ascii_capital(api_client):
-    # "İ" passes Django's email validator; Python and the database lower it differently.
-    email = "İvan@example.com"
-    post(api_client, "/api/register/", {"email": email, "password": PASSWORD})
+def test_register_refuses_an_email_whose_normal_form_is_not_a_valid_address(api_client):
+    # "İ" folds to "i" + U+0307, which Django's validator refuses in the local part (it
+    # accepted "İ" itself only through re.IGNORECASE).
+    response = post(
+        api_client, "/api/register/", {"email": "İvan@example.com", "password": PASSWORD}
+    )
+
+    assert response.json() == {"email": ["Enter a valid email address."]}
+
+
+def test_an_email_with_a_dotted_capital_i_in_its_domain_logs_in_as_registered(api_client):
+    email = "ivan@exİmple.com"
+    assert (
+        post(api_client, "/api/register/", {"email": email, "password": PASSWORD}).status_code
+        == 201
+    )
 
     assert login(api_client, email=email)["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("registered", "variant"),
+    [
+        ("kelvin@example.com", "\u212aelvin@example.com"),  # Kelvin sign
+        ("strasse@example.com", "STRAẞE@example.com"),  # capital sharp s
+        ("straße@example.com", "strasse@example.com"),
+        ("player@example.com", "\uff50\uff4c\uff41\uff59\uff45\uff52@example.com"),  # fullwidth
+        ("jose@exámple.com", "jose@exa\u0301mple.com"),  # NFD
+    ],
+)
+def test_an_email_variant_with_the_same_normal_form_logs_into_the_same_account(
+    api_client, registered, variant
+):
+    post(api_client, "/api/register/", {"email": registered, "password": PASSWORD})
+
+    assert login(api_client, email=variant)["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("registered", "variant"),
+    [
+        ("straße@example.com", "STRASSE@example.com"),
+        ("kelvin@example.com", "\u212aelvin@example.com"),
+    ],
+)
+def test_register_refuses_an_email_whose_normal_form_is_taken(api_client, registered, variant):
+    post(api_client, "/api/register/", {"email": registered, "password": PASSWORD})
+
+    response = post(api_client, "/api/register/", {"email": variant, "password": PASSWORD})
+
+    assert response.json() == {"email": ["A user with this email already exists."]}
+
+
+def test_register_stores_and_returns_the_normalised_email(api_client):
+    response = post(
+        api_client, "/api/register/", {"email": "\uff2aose@EXÁMPLE.com", "password": PASSWORD}
+    )
+
+    assert response.json()["email"] == "jose@exámple.com"
+    assert User.objects.get().email == "jose@exámple.com"
 
 
 @pytest.mark.parametrize(
@@ -357,7 +411,10 @@ def test_put_me_changes_the_email_and_keeps_the_username(api_client, user, pair)
     User.objects.filter(pk=user.pk).update(username="John Smith")
 
     response = api_client.put(
-        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
     )
 
     assert response.json() == {"id": user.pk, "username": "John Smith", "email": "new@example.com"}
@@ -374,10 +431,61 @@ def test_patch_me_changes_only_the_given_field(api_client, user, pair):
 
 def test_updated_email_is_the_new_login(api_client, user, pair):
     api_client.patch(
-        "/api/me/", {"email": "new@example.com"}, format="json", **bearer(pair.access_token)
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
     )
 
     assert login(api_client, email="new@example.com")["access_token"]
+
+
+def test_email_change_without_the_current_password_is_refused(api_client, user, pair):
+    # The review's repro: a stolen access token alone took the account over.
+    response = api_client.put(
+        "/api/me/", {"email": "thief@example.com"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "current_password": ["Current password is required to change the email."]
+    }
+    assert User.objects.get(pk=user.pk).email == "player@example.com"
+
+
+def test_email_change_with_a_wrong_current_password_is_refused(api_client, user, pair):
+    response = api_client.patch(
+        "/api/me/",
+        {"email": "thief@example.com", "current_password": "Wrong-Passw0rd!"},
+        format="json",
+        **bearer(pair.access_token),
+    )
+
+    assert response.json() == {"current_password": ["Current password is incorrect."]}
+
+
+def test_email_change_ends_every_session(api_client, user, pair):
+    api_client.patch(
+        "/api/me/",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        format="json",
+        **bearer(pair.access_token),
+    )
+
+    response = post(api_client, "/api/refresh/", {"refresh_token": pair.refresh_token})
+
+    assert response.json() == {"detail": "Refresh token has been revoked."}
+
+
+def test_email_change_attempts_are_throttled_per_user(api_client, user, pair):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["current_password"]
+    body = {"email": "thief@example.com", "current_password": "Wrong-Passw0rd!"}
+    for _ in range(int(rate.split("/")[0])):
+        api_client.patch("/api/me/", body, format="json", **bearer(pair.access_token))
+
+    response = api_client.patch("/api/me/", body, format="json", **bearer(pair.access_token))
+
+    assert response.status_code == 429
 
 
 def test_update_me_refuses_an_email_of_another_user_in_any_case(api_client, user, other_user, pair):
@@ -627,3 +735,45 @@ def test_jwks_is_empty_with_a_shared_hs256_secret(api_client, settings):
     settings.JWT_VERIFYING_KEYS = {}
 
     assert api_client.get("/.well-known/jwks.json").json() == {"keys": []}
+
+
+# --- caching ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/login/", {"email": "player@example.com", "password": PASSWORD}),
+        ("post", "/api/refresh/", "pair"),
+        ("get", "/api/me/", None),
+        ("post", "/api/register/", {"email": "new@example.com", "password": PASSWORD}),
+        (
+            "post",
+            "/api/password/change/",
+            {"current_password": PASSWORD, "new_password": "An0ther-Passw0rd!"},
+        ),
+    ],
+)
+def test_responses_with_tokens_or_the_user_are_never_stored(
+    api_client, user, pair, method, url, body
+):
+    if body == "pair":
+        body = {"refresh_token": pair.refresh_token}
+    response = getattr(api_client, method)(url, body, format="json", **bearer(pair.access_token))
+
+    assert response.status_code in (200, 201)
+    assert (response["Cache-Control"], response["Pragma"]) == ("no-store", "no-cache")
+
+
+def test_a_refused_login_is_never_stored_either(api_client, user):
+    response = post(api_client, "/api/login/", {"email": user.email, "password": "Wrong-1!"})
+
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("url", ["/api/me/", "/api/health/", "/.well-known/jwks.json"])
+def test_head_is_answered_wherever_get_is(api_client, pair, url):
+    response = api_client.head(url, **bearer(pair.access_token))
+
+    assert response.status_code == 200
+    assert response.content == b""

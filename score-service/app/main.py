@@ -14,12 +14,13 @@ from fastapi import FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Claims
 from app.scoreboard import Scoreboard, scoreboard_load
 from app.settings import Settings, settings_load
 from app.token_cache import VerifiedTokenCache
+from app.token_contract import AccessTokenError, bearer_token
 
 
 def _digits_only(value: object) -> object:
@@ -96,7 +97,7 @@ class ScoreFastPath:
 
     @staticmethod
     def _score_body(scope: Scope) -> bytes | None:
-        # The query as Starlette parses it, and the Authorization header as HTTPBearer does.
+        # The query as Starlette parses it, and the Authorization header as the route does.
         offsets = [
             value
             for name, value in parse_qsl(
@@ -114,15 +115,37 @@ class ScoreFastPath:
         )
         if authorization is None:
             return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        try:
+            token = bearer_token(authorization.decode("latin-1"))  # the route's own rule
+        except AccessTokenError:
             return None
         state = scope["app"].state
         if state.token_cache.get(token, leeway=state.settings.JWT_LEEWAY) is None:
             return None
         home, away = state.scoreboard.score_at(int(offset))
         return b'{"offset":%d,"home":%d,"away":%d}' % (int(offset), home, away)
+
+
+class HeadAsGet:
+    """Answer HEAD wherever GET is answered (RFC 9110 9.3.2): the GET's status and headers,
+    no body. FastAPI routes are GET only, and load balancers and uptime checks send HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -196,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Score(offset=offset, home=home, away=away)
 
     app.add_middleware(ScoreFastPath)
+    app.add_middleware(HeadAsGet)  # added last, so outermost: the fast path sees a GET
 
     @app.get("/score/health", response_model=Health, summary="Liveness")
     async def health_read(request: Request) -> Health:

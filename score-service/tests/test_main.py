@@ -147,6 +147,31 @@ def test_health_needs_no_token_and_describes_the_game(client):
     }
 
 
+@pytest.mark.parametrize("path", ["/score/health", "/score/docs", "/score/openapi.json"])
+def test_head_gets_the_get_headers_without_a_body(client, path):
+    got = client.get(path)
+
+    head = client.head(path)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_head_of_score_answers_for_a_new_and_a_cached_token(client, make_token):
+    auth = {"Authorization": f"Bearer {make_token()}"}
+
+    statuses = [client.head("/score?offset=5", headers=auth).status_code for _ in range(2)]
+
+    assert statuses == [200, 200]
+
+
+def test_head_of_score_without_a_token_is_a_401(client):
+    response = client.head("/score?offset=5")
+
+    assert (response.status_code, response.content) == (401, b"")
+
+
 def test_openapi_declares_the_bearer_scheme_on_score(client):
     schema = client.get("/score/openapi.json").json()
 

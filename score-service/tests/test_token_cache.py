@@ -86,7 +86,7 @@ def test_a_token_signed_with_another_key_never_hits_the_cache(
     assert cache.get(forged, leeway=LEEWAY) is None
     with pytest.raises(AuthenticationFailed) as refused:
         cache.verify(forged, verifier, leeway=LEEWAY)
-    assert refused.value.detail == "Token signature is invalid."
+    assert refused.value.detail == "Token is invalid."
     assert len(cache) == 1
 
 

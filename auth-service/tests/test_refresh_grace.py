@@ -1,0 +1,156 @@
+"""REFRESH_TOKEN_REUSE_GRACE: a token just rotated can be exchanged once more, briefly."""
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+import time_machine
+from constance import config
+from django.db import connection
+
+from accounts import services
+from accounts.models import RefreshToken
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def rotate(token: str) -> services.TokenPair:
+    return services.refresh_token_rotate(token=uuid.UUID(token))
+
+
+def stored(token: str) -> RefreshToken:
+    return RefreshToken.objects.get(digest=services.refresh_token_digest(token=uuid.UUID(token)))
+
+
+@pytest.fixture
+def grace() -> int:
+    config.REFRESH_TOKEN_REUSE_GRACE = 10
+    return 10
+
+
+def test_the_default_grace_is_zero_so_any_reuse_revokes_the_family(pair):
+    second = rotate(pair.refresh_token)
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+    assert stored(second.refresh_token).revoked_at is not None
+
+
+def test_within_the_grace_the_rotated_token_gets_a_pair_in_the_same_family(pair, grace):
+    first = rotate(pair.refresh_token)
+
+    again = rotate(pair.refresh_token)
+
+    assert stored(again.refresh_token).family == stored(pair.refresh_token).family
+    assert stored(first.refresh_token).revoked_at is None
+
+
+def test_the_grace_exchange_works_once_then_the_reuse_revokes_the_family(pair, grace):
+    first = rotate(pair.refresh_token)
+    again = rotate(pair.refresh_token)
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+    assert stored(first.refresh_token).revoked_at is not None
+    assert stored(again.refresh_token).revoked_at is not None
+
+
+def test_after_the_grace_the_reuse_revokes_the_family(pair, grace):
+    first = rotate(pair.refresh_token)
+
+    with (
+        time_machine.travel(timedelta(seconds=grace + 1)),
+        pytest.raises(services.RefreshTokenError, match="revoked"),
+    ):
+        rotate(pair.refresh_token)
+
+    assert stored(first.refresh_token).revoked_at is not None
+
+
+def test_a_logout_of_the_new_token_ends_the_grace_of_the_rotated_one(pair, grace):
+    first = rotate(pair.refresh_token)
+    services.refresh_token_revoke(token=uuid.UUID(first.refresh_token))
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+
+def test_logout_everywhere_ends_the_grace_of_every_rotated_token(user, pair, grace):
+    rotate(pair.refresh_token)
+    other = services.token_pair_issue(user_id=user.pk)
+    services.refresh_token_revoke(token=uuid.UUID(other.refresh_token), all_sessions=True)
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+
+def test_the_grace_is_shown_on_the_admins_config_page(admin_client):
+    response = admin_client.get("/admin/constance/config/")
+
+    assert b"REFRESH_TOKEN_REUSE_GRACE" in response.content
+
+
+@pytest.mark.parametrize("seconds", ["-1", "61"])
+def test_the_admin_refuses_a_grace_outside_0_to_60_seconds(admin_client, seconds):
+    form = admin_client.get("/admin/constance/config/").context["form"]
+    data = {name: form.initial[name] for name in form.fields if name in form.initial}
+
+    response = admin_client.post(
+        "/admin/constance/config/", {**data, "REFRESH_TOKEN_REUSE_GRACE": seconds}
+    )
+
+    assert "REFRESH_TOKEN_REUSE_GRACE" in response.context["form"].errors
+    assert config.REFRESH_TOKEN_REUSE_GRACE == 0
+
+
+def _concurrent_refreshes(token: str, count: int) -> list[object]:
+    barrier = threading.Barrier(count)
+    outcomes: list[object] = []
+
+    def refresh() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(rotate(token))
+        except services.RefreshTokenError as e:
+            outcomes.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_refreshes_within_the_grace_both_get_a_live_pair():
+    config.REFRESH_TOKEN_REUSE_GRACE = 10
+    user = services.user_create(email="double@example.com", password=PASSWORD)
+    for _ in range(20):
+        token = services.token_pair_issue(user_id=user.pk).refresh_token
+
+        outcomes = _concurrent_refreshes(token, 2)
+
+        assert all(isinstance(o, services.TokenPair) for o in outcomes)
+        assert all(stored(o.refresh_token).revoked_at is None for o in outcomes)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_three_concurrent_refreshes_within_the_grace_get_two_pairs_and_one_refusal():
+    config.REFRESH_TOKEN_REUSE_GRACE = 10
+    user = services.user_create(email="triple@example.com", password=PASSWORD)
+    for _ in range(10):
+        token = services.token_pair_issue(user_id=user.pk).refresh_token
+
+        outcomes = _concurrent_refreshes(token, 3)
+
+        pairs = [o for o in outcomes if isinstance(o, services.TokenPair)]
+        assert (len(pairs), len(outcomes)) == (2, 3)

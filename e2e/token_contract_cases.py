@@ -1,0 +1,152 @@
+"""The access-token contract as one table of cases, run by three suites against their own
+verifier: the auth service's (GET /api/me/), the score service's (GET /score, fast path
+included) and the e2e suite's (both, through nginx). Each case is an Authorization header and
+the 401 detail both services must answer (None: 200). The rules themselves live in
+token_contract.py, vendored byte-identical in both services.
+
+Standard library, PyJWT and cryptography only: every suite's virtualenv has them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+NOT_PROVIDED = "Authentication credentials were not provided."
+BAD_HEADER = "Authorization header must be 'Bearer <token>'."
+EXPIRED = "Token has expired."
+INVALID = "Token is invalid."
+DROP = object()
+
+
+@dataclass(frozen=True)
+class Case:
+    """`header`: the Authorization header, `{token}` replaced by the case's token; None
+    sends none. `claims`: changes to valid claims (DROP removes one; `{sub}` is the
+    suite's user id); `exp_in`/`iat_in`/`nbf_in`: times from now; `signing`: how it is
+    signed; `raw`: a literal token."""
+
+    name: str
+    detail: str | None
+    header: str | None = "Bearer {token}"
+    claims: dict = field(default_factory=dict)
+    exp_in: int = 30
+    iat_in: int = 0
+    nbf_in: int | None = None
+    signing: str = "key"
+    raw: str | None = None
+
+
+CASES = [
+    Case("a valid token", None),
+    Case("the scheme in lower case", None, header="bearer {token}"),
+    Case("a valid token with a past nbf", None, nbf_in=-10),
+    Case("no Authorization header", NOT_PROVIDED, header=None),
+    Case("a tab after Bearer", BAD_HEADER, header="Bearer\t{token}"),
+    Case("two spaces after Bearer", BAD_HEADER, header="Bearer  {token}"),
+    Case("text after the token", BAD_HEADER, header="Bearer {token} extra"),
+    Case("Bearer without a token", BAD_HEADER, header="Bearer"),
+    Case("another scheme", BAD_HEADER, header="Basic dXNlcjpwYXNz"),
+    Case("a token without a scheme", BAD_HEADER, header="{token}"),
+    Case("a sub of letters", INVALID, claims={"sub": "abc"}),
+    Case("an empty sub", INVALID, claims={"sub": ""}),
+    Case("a negative sub", INVALID, claims={"sub": "-1"}),
+    Case("a zero sub", INVALID, claims={"sub": "0"}),
+    Case("a sub in exponent form", INVALID, claims={"sub": "1e30"}),
+    Case("a sub with a leading zero", INVALID, claims={"sub": "0{sub}"}),
+    Case("a sub with a plus sign", INVALID, claims={"sub": "+{sub}"}),
+    Case("a sub of non-ASCII digits", INVALID, claims={"sub": "\u0661"}),
+    Case("a sub beyond a bigint", INVALID, claims={"sub": "9" * 20}),
+    Case("a sub that is a number", INVALID, claims={"sub": 1}),
+    Case("an expired token", EXPIRED, exp_in=-60),
+    Case("an iat in the future", INVALID, iat_in=3600, exp_in=3630),
+    Case("an nbf in the future", INVALID, nbf_in=3600),
+    *(
+        Case(f"no {name} claim", INVALID, claims={name: DROP})
+        for name in ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
+    ),
+    Case("another issuer", INVALID, claims={"iss": "someone-else"}),
+    Case("another audience", INVALID, claims={"aud": "another-platform"}),
+    Case("an audience list", INVALID, claims={"aud": ["{aud}"]}),
+    Case("a refresh token type", INVALID, claims={"token_type": "refresh"}),
+    Case("another key under the same kid", INVALID, signing="other_key"),
+    Case("an unknown kid", INVALID, signing="unknown_kid"),
+    Case("alg none", INVALID, signing="none"),
+    Case("HS256 keyed with the public key", INVALID, signing="hs256_public_key"),
+    Case("a token that is not a JWT", INVALID, raw="not-a-jwt"),
+    Case("three segments of garbage", INVALID, raw="abc.def.ghi"),
+]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _by_hand(
+    header: dict, claims: dict, signature: bytes | None = None, secret: bytes = b""
+) -> str:
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    if signature is None and secret:
+        signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature or b'')}"
+
+
+def case_token(case: Case, *, signing_key: jwt.PyJWK, issuer: str, audience: str, sub: str) -> str:
+    """The case's token, signed with `signing_key` (the private JWK the auth service signs
+    with), for user `sub`."""
+    if case.raw is not None:
+        return case.raw
+    now = int(time.time())
+    claims: dict = {
+        "sub": sub,
+        "iat": now + case.iat_in,
+        "exp": now + case.exp_in,
+        "jti": uuid.uuid4().hex,
+        "iss": issuer,
+        "aud": audience,
+        "token_type": "access",
+    }
+    if case.nbf_in is not None:
+        claims["nbf"] = now + case.nbf_in
+    for name, value in case.claims.items():
+        if value is DROP:
+            del claims[name]
+        elif isinstance(value, str):
+            claims[name] = value.replace("{sub}", sub)
+        elif isinstance(value, list):
+            claims[name] = [v.replace("{aud}", audience) for v in value]
+        else:
+            claims[name] = value
+    kid = signing_key.key_id
+    if case.signing == "other_key":
+        return jwt.encode(
+            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}
+        )
+    if case.signing == "unknown_kid":
+        return jwt.encode(
+            claims, signing_key.key, algorithm="EdDSA", headers={"kid": "no-such-key"}
+        )
+    if case.signing == "none":
+        return _by_hand({"alg": "none", "typ": "JWT", "kid": kid}, claims)
+    if case.signing == "hs256_public_key":
+        pem = signing_key.key.public_key().public_bytes(
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        )
+        return _by_hand({"alg": "HS256", "typ": "JWT", "kid": kid}, claims, secret=pem)
+    return jwt.encode(claims, signing_key.key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def case_header(case: Case, token: str) -> dict[str, str]:
+    """The request headers of the case: its Authorization header, or none."""
+    if case.header is None:
+        return {}
+    return {"Authorization": case.header.replace("{token}", token)}
