@@ -14,8 +14,12 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.settings import Settings
-from app.token_cache import VerifiedTokenCache
-from app.token_contract import AccessTokenError, access_token_verify, bearer_token
+from app.token_contract import (
+    AccessTokenError,
+    VerifiedTokenCache,
+    access_token_verify,
+    bearer_token,
+)
 
 # For OpenAPI only (Swagger UI's "Authorize"): the header is parsed by the shared contract,
 # which is stricter than HTTPBearer (one space, no tab) and answers the auth service's words.

@@ -19,8 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth import Claims
 from app.scoreboard import Scoreboard, scoreboard_load
 from app.settings import Settings, settings_load
-from app.token_cache import VerifiedTokenCache
-from app.token_contract import AccessTokenError, bearer_token
+from app.token_contract import AccessTokenError, VerifiedTokenCache, bearer_token
 
 
 def _digits_only(value: object) -> object:
