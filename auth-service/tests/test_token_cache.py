@@ -1,12 +1,11 @@
-"""accounts/token_cache.py: what the verified-token cache serves, refuses to keep, and its bound."""
+"""The verified-token cache (accounts/token_contract.py): what it serves, keeps and drops."""
 
 import threading
 import time
 
 import pytest
 
-from accounts.token_cache import VerifiedTokenCache
-from accounts.token_contract import AccessTokenError
+from accounts.token_contract import AccessTokenError, VerifiedTokenCache
 from accounts.tokens import AccessTokenClaims, access_token_decode
 from tests.conftest import another_key, claims, sign
 

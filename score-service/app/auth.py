@@ -3,27 +3,16 @@
 The auth service signs access tokens; this service verifies them itself, with the public key
 the token's `kid` names (EdDSA, the default) or the shared secret (HS*), so a request touches
 no database, cache or network and keeps working while the auth service is down. Steps, as in
-djangorestframework-simplejwt: get the header, get the raw token, validate it, return its
-claims. (app/settings.py only parses the public keys, once, at start.)
+djangorestframework-simplejwt: get the header and the raw token (app/deps.py), validate it and
+return its claims (here). (app/settings.py only parses the public keys, once, at start.)
 """
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, status
 
 from app.settings import Settings
-from app.token_cache import VerifiedTokenCache
-from app.token_contract import AccessTokenError, access_token_verify, bearer_token
-
-# For OpenAPI only (Swagger UI's "Authorize"): the header is parsed by the shared contract,
-# which is stricter than HTTPBearer (one space, no tab) and answers the auth service's words.
-_bearer_scheme = HTTPBearer(
-    auto_error=False,
-    bearerFormat="JWT",
-    description="An access token from the auth service's /api/login/ or /api/refresh/.",
-)
+from app.token_contract import AccessTokenError, access_token_verify
 
 
 class AuthenticationFailed(HTTPException):
@@ -66,28 +55,3 @@ def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
     return AccessClaims(
         sub=claims["sub"], jti=claims["jti"], iat=int(claims["iat"]), exp=int(claims["exp"])
     )
-
-
-def _raw_token(request: Request) -> str:
-    try:
-        return bearer_token(request.headers.get("authorization"))
-    except AccessTokenError as e:
-        raise AuthenticationFailed(e.message) from None
-
-
-# async: the signature check is microseconds of CPU and no I/O, not worth a thread-pool hop.
-async def verify_access_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-) -> AccessClaims:
-    """FastAPI dependency: the claims of the request's bearer access token, else a 401."""
-    settings: Settings = request.app.state.settings
-    token_cache: VerifiedTokenCache[AccessClaims] = request.app.state.token_cache
-    return token_cache.verify(
-        _raw_token(request),
-        lambda token: access_token_decode(token, settings=settings),
-        leeway=settings.JWT_LEEWAY,
-    )
-
-
-Claims = Annotated[AccessClaims, Depends(verify_access_token)]

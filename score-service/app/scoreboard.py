@@ -1,12 +1,7 @@
 """The game as the service holds it, and the loading and validation of GAME_FILE.
 
-A game's score changes rarely (PROBABILITY_SCORE_CHANGED = 0.0001: about five goals in
-50,001 stamps), and between two changes every stamp carries the same score. So "the score
-of the last stamp at or before an offset" equals "the score of the last *change* at or
-before it", and the service keeps only the first stamp and the stamps where the score
-changed: three parallel int64 arrays (offsets, home, away) of a handful of entries instead
-of 50,001 dicts. A lookup is one C-level bisect over the offsets array. get_score in
-app.game keeps working on the task's list of dicts; the tests check both agree.
+Between two score changes every stamp carries the same score, so a Scoreboard keeps only
+the first stamp and the changes, in int64 arrays: a lookup is one C-level bisect.
 """
 
 import json

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth import AccessClaims
+from app.deps import get_scoreboard, verify_access_token
 from app.game import generate_game, get_score
 from app.main import create_app
-from app.scoreboard import GameFileError
+from app.scoreboard import GameFileError, scoreboard_from_stamps
 from tests.conftest import PUBLIC_KEYS
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
@@ -253,6 +255,31 @@ def test_game_file_is_served_instead_of_the_generated_game(settings, tmp_path, m
         )
 
     assert response.json() == {"offset": 4, "home": 0, "away": 1}
+
+
+def test_an_overridden_scoreboard_is_served_to_a_new_and_a_cached_token(settings, make_token):
+    app = create_app(settings)
+    app.dependency_overrides[get_scoreboard] = lambda: scoreboard_from_stamps(
+        [{"offset": 0, "score": {"home": 3, "away": 2}}]
+    )
+    auth = {"Authorization": f"Bearer {make_token()}"}
+
+    with TestClient(app) as client:
+        served = [client.get("/score?offset=5", headers=auth).json() for _ in range(2)]
+
+    assert served == [{"offset": 5, "home": 3, "away": 2}] * 2
+
+
+def test_overridden_claims_let_score_answer_without_a_token(settings):
+    app = create_app(settings)
+    app.dependency_overrides[verify_access_token] = lambda: AccessClaims(
+        sub="7", jti="a-jti", iat=0, exp=0
+    )
+
+    with TestClient(app) as client:
+        response = client.get("/score?offset=0")
+
+    assert (response.status_code, response.json()) == (200, {"offset": 0, "home": 0, "away": 0})
 
 
 def test_broken_game_file_stops_the_start(settings, tmp_path):

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from app.auth import AccessClaims, AuthenticationFailed, access_token_decode
-from app.token_cache import VerifiedTokenCache
+from app.token_contract import VerifiedTokenCache
 from tests.conftest import another_key
 
 LEEWAY = 5

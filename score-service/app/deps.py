@@ -1,0 +1,54 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the loaded game and the request's claims.
+
+Routes take these as parameters and never reach ``request.app.state`` themselves, so a test
+can replace either with ``app.dependency_overrides``.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
+
+from app.auth import AccessClaims, AuthenticationFailed, access_token_decode
+from app.scoreboard import Scoreboard
+from app.token_contract import AccessTokenError, bearer_token
+
+
+# async, as every dependency here: microseconds of CPU and no I/O, not worth the thread-pool
+# hop FastAPI gives a plain function.
+async def get_scoreboard(request: Request) -> Scoreboard:
+    """The game the lifespan loaded."""
+    return request.app.state.scoreboard
+
+
+class AccessTokenBearer(HTTPBearer):
+    """The claims of the request's bearer access token, else a 401.
+
+    An HTTPBearer so that OpenAPI declares the scheme (Swagger UI's "Authorize"), but the
+    header is parsed by the shared contract, which is stricter (one space, no tab) and
+    answers the auth service's words. It reads the settings and the verified-token cache
+    from the app itself rather than through more dependencies: FastAPI solves each one on
+    every request, and this one runs on every /score that misses the fast path.
+    """
+
+    async def __call__(self, request: Request) -> AccessClaims:
+        settings = request.app.state.settings
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+        except AccessTokenError as e:
+            raise AuthenticationFailed(e.message) from None
+        return request.app.state.token_cache.verify(
+            token,
+            lambda token: access_token_decode(token, settings=settings),
+            leeway=settings.JWT_LEEWAY,
+        )
+
+
+verify_access_token = AccessTokenBearer(
+    bearerFormat="JWT",
+    scheme_name="HTTPBearer",
+    description="An access token from the auth service's /api/login/ or /api/refresh/.",
+)
+
+ScoreboardDep = Annotated[Scoreboard, Depends(get_scoreboard)]
+Claims = Annotated[AccessClaims, Depends(verify_access_token)]

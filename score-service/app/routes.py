@@ -1,0 +1,90 @@
+"""The score service's routes: GET /score and GET /score/health."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, BeforeValidator
+
+from app.deps import Claims, ScoreboardDep
+
+router = APIRouter()
+
+
+def _digits_only(value: object) -> object:
+    # pydantic's lax int also takes "1.0", " 7" and "+7"; an offset in a URL is plain digits.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("offset must be a whole number of digits, e.g. offset=42")
+    return value
+
+
+# The query's offset: 422 when it is missing, not plain digits, or negative.
+Offset = Annotated[
+    int,
+    Query(ge=0, description="Time offset into the game; 0 is the kick-off."),
+    BeforeValidator(_digits_only),
+]
+
+
+class Score(BaseModel):
+    """The score of the game at an offset."""
+
+    offset: int
+    home: int
+    away: int
+
+
+class ErrorDetail(BaseModel):
+    """An error with one message, e.g. a refused access token."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    status: str
+    stamps: int
+    final_offset: int
+
+
+@router.get(
+    "/score",
+    response_model=Score,
+    summary="The score at an offset",
+    responses={
+        status.HTTP_401_UNAUTHORIZED: {
+            "model": ErrorDetail,
+            "description": "Missing or invalid access token; the response carries "
+            "`WWW-Authenticate: Bearer`.",
+        },
+    },
+)
+async def score_read(
+    request: Request,
+    claims: Claims,
+    offset: Offset,
+    scoreboard: ScoreboardDep,
+) -> Score:
+    """Return the score of the last stamp at or before ``offset``; past the end, the
+    final score."""
+    # FastAPI would silently take the last of offset=1&offset=2; which one was meant?
+    given = request.query_params.getlist("offset")
+    if len(given) > 1:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "offset"),
+                    "msg": "offset must be given once",
+                    "input": given,
+                }
+            ]
+        )
+    # No ValueError here: a loaded game starts at offset 0 and the query is >= 0.
+    home, away = scoreboard.score_at(offset)
+    return Score(offset=offset, home=home, away=away)
+
+
+@router.get("/score/health", response_model=Health, summary="Liveness")
+async def health_read(scoreboard: ScoreboardDep) -> Health:
+    """200 once the game is loaded; the service depends on nothing else."""
+    return Health(status="ok", stamps=scoreboard.stamps_count, final_offset=scoreboard.final_offset)
