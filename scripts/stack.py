@@ -6,7 +6,7 @@ Subcommands (standard library only, so it runs before any virtualenv exists):
                        key pair; never overwrite it
   env-keys             switch an existing .env to EdDSA: add a fresh key pair (once)
   rotate-jwt-key publish|activate|retire
-                       one step of an access-token key rotation, editing .env (README)
+                       one step of an access-token key rotation, editing .env (docs/tokens.md)
   check                create .env when missing, and stop with a hint when nginx is missing
   run [--venv NAME]    gunicorn (auth), uvicorn (score) and nginx with gateway/'s template,
                        in the foreground; Ctrl-C stops all three

@@ -22,7 +22,7 @@ from jwt.algorithms import OKPAlgorithm
 from accounts.token_contract import ACCESS_TOKEN_TYPE, EDDSA, access_token_verify
 
 PLACEHOLDER_PREFIX = "change-me"
-KEYS_HINT = "`make env` writes a fresh pair; README: Access-token keys"
+KEYS_HINT = "`make env` writes a fresh pair; docs/tokens.md: Access-token keys"
 
 
 class TokenKeyError(ValueError):
