@@ -12,9 +12,15 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.tokens import (
+    PLACEHOLDER_PREFIX,
+    TokenKeyError,
+    signing_key_load,
+    verifying_keys_load,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-PLACEHOLDER_PREFIX = "change-me"
 JWT_LEEWAY_MAX = 10
 # The HMAC algorithms (besides EdDSA) and the shortest secret each accepts: RFC 7518 3.2 asks
 # for a key at least as long as the hash output (so at least 32 bytes).
@@ -231,9 +237,6 @@ if JWT_ALGORITHM != "EdDSA" and JWT_ALGORITHM not in JWT_HMAC_KEY_BYTES:
         f"(got {JWT_ALGORITHM!r})."
     )
 if JWT_ALGORITHM == "EdDSA":
-    # Imported here: the key checks need PyJWT, and only this branch needs them.
-    from accounts.tokens import TokenKeyError, signing_key_load, verifying_keys_load
-
     try:
         JWT_SIGNING_KEY = signing_key_load(env.str("JWT_PRIVATE_KEY", default=""))
         JWT_VERIFYING_KEYS = verifying_keys_load(
