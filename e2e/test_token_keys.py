@@ -165,13 +165,14 @@ def test_running_score_process_environment_holds_no_private_key(stack):
     assert environ["JWT_PUBLIC_KEYS"] == stack.settings["JWT_PUBLIC_KEYS"]
 
 
-def test_compose_gives_the_score_service_public_keys_only(tmp_path):
-    env_file = tmp_path / ".env"
-    stack_module.env_file_create(target=env_file)
-    command = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", str(env_file)]
+def compose_services(project: Path) -> dict:
+    """Return the services of `docker compose config` run on our compose file from `project`,
+    whose .env compose reads for its own ${...} and passes to the auth service (env_file),
+    as `make env && docker compose up` does. Skip without docker compose."""
+    command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
     try:
         rendered = subprocess.run(
-            [*command, "config", "--format", "json"],
+            [*command, "--project-directory", str(project), "config", "--format", "json"],
             capture_output=True,
             text=True,
             check=True,
@@ -179,7 +180,13 @@ def test_compose_gives_the_score_service_public_keys_only(tmp_path):
         ).stdout
     except (FileNotFoundError, subprocess.CalledProcessError) as e:
         pytest.skip(f"docker compose is not available: {e}")
-    services = json.loads(rendered)["services"]
+    return json.loads(rendered)["services"]
+
+
+def test_compose_gives_the_score_service_public_keys_only(tmp_path):
+    env_file = tmp_path / ".env"
+    stack_module.env_file_create(target=env_file)
+    services = compose_services(tmp_path)
     private = json.loads(stack_module.env_file_read(env_file)["JWT_PRIVATE_KEY"])
 
     score = services["score"]["environment"]
@@ -187,6 +194,23 @@ def test_compose_gives_the_score_service_public_keys_only(tmp_path):
     assert not [name for name, value in score.items() if private["d"] in (value or "")]
     assert json.loads(score["JWT_PUBLIC_KEYS"])["keys"][0]["kid"] == private["kid"]
     assert json.loads(services["auth"]["environment"]["JWT_PRIVATE_KEY"]) == private
+
+
+def test_compose_passes_every_setting_of_env_to_the_auth_service_and_sets_its_own(tmp_path):
+    env_file = tmp_path / ".env"
+    stack_module.env_file_create(target=env_file)
+    with env_file.open("a", encoding="utf-8") as f:
+        f.write("A_SETTING_ADDED_LATER=1\n")
+
+    services = compose_services(tmp_path)
+
+    for name in ("migrate", "auth"):
+        environment = services[name]["environment"]
+        assert environment["A_SETTING_ADDED_LATER"] == "1"
+        assert environment["DATABASE_URL"].endswith("@postgres:5432/auth")
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    assert "A_SETTING_ADDED_LATER" not in services["score"]["environment"]
 
 
 # --- rotation ------------------------------------------------------------------------------------

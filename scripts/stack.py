@@ -441,8 +441,9 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         # .env.example's values, for a .env written before these two existed (or left empty).
-        env["GATEWAY_RATE_LIMIT"] = env.get("GATEWAY_RATE_LIMIT") or "10r/s"
-        env["GATEWAY_RATE_BURST"] = env.get("GATEWAY_RATE_BURST") or "20"
+        example = env_file_read(ENV_EXAMPLE)
+        for name in ("GATEWAY_RATE_LIMIT", "GATEWAY_RATE_BURST"):
+            env[name] = env.get(name) or example[name]
         # Fixed local addresses: nothing to re-resolve (and Debian's nginx 1.22 cannot).
         env["GATEWAY_UPSTREAM_RESOLVE"] = ""
         return env

@@ -1,8 +1,7 @@
 """Outgoing mail: plain-text messages, delivered off the request thread.
 
-A request that sends mail answers as fast as one that does not, so a reset or resend for a
-registered email takes about the time of one for an unknown email (no enumeration by timing),
-and a slow or failing mail server never delays or breaks a response: a failed send is logged.
+So a reset for a registered email takes the time of one for an unknown email (no enumeration
+by timing), and a slow or failing mail server never delays a response; failures are logged.
 """
 
 import logging

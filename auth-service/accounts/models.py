@@ -112,12 +112,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         return email_normalize(username)
 
     def save(self, *args, **kwargs) -> None:
-        """Save; a changed password also ends every session of the user (sessions_end).
-
-        set_password() keeps the new raw password in `_password` until this save (Django
-        clears it before saving a mere hash upgrade at login), so a password change, in the
-        admin or anywhere else, ends the user's other sessions as Django's own do.
-        """
+        """Save; a changed password (set_password() keeps it in `_password` until here, not for
+        a mere hash upgrade at login) also ends every session of the user, wherever it changed."""
         password_changed = self._password is not None and not self._state.adding
         self.email = email_normalize(self.email)
         with transaction.atomic():
@@ -128,11 +124,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     def sessions_end(self) -> int:
         """Revoke every refresh token of this user; return how many were active.
 
-        Race-free against a concurrent refresh: the user's row is locked first, as
-        refresh_token_rotate locks it before it claims a token, so a rotation either
-        commits its new token before this UPDATE reads the table, or finds its token
-        revoked. Without the lock, READ COMMITTED let this UPDATE miss a token inserted
-        by a rotation still in flight.
+        The user's row is locked first, as refresh_token_rotate locks it: under READ COMMITTED
+        this UPDATE could otherwise miss a token that a rotation in flight inserts.
         """
         with transaction.atomic():
             user_lock(user_id=self.pk)
@@ -145,9 +138,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 def user_lock(*, user_id: int) -> None:
     """Lock the user's row until the transaction ends (SELECT ... FOR UPDATE).
 
-    Every path that ends or creates a session of an existing user takes this lock before it
-    touches the user's refresh tokens, always in that order (user, then tokens), so that they
-    serialise and cannot deadlock.
+    Every path that ends or creates a session locks the user before its tokens, always in that
+    order, so that they serialise and cannot deadlock.
     """
     list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 

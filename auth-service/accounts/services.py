@@ -377,16 +377,9 @@ def token_pair_issue(*, user_id: int, family: uuid.UUID | None = None) -> TokenP
 def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
     """Revoke `token` and return a new pair in the same family; raise RefreshTokenError.
 
-    Race-free: the conditional UPDATE claims the token only if it is still active, and its row
-    count decides, so of two concurrent calls with one token exactly one gets a pair (on
-    PostgreSQL the second UPDATE waits for the first to commit, then matches no row).
-
-    With REFRESH_TOKEN_REUSE_GRACE, the token just rotated can be exchanged once more within
-    that many seconds (a double submit, a retry): a second conditional UPDATE, on
-    `reusable_until`, decides that exchange the same way.
-
-    Any other known but revoked token is a replay (RFC 9700, 4.14.2): the whole family is
-    revoked, and this is logged. The revocation commits even though the call fails.
+    Race-free: a conditional UPDATE claims the token only while it is active (or, within
+    REFRESH_TOKEN_REUSE_GRACE, still reusable), and its row count decides. Any other revoked
+    token is a replay (RFC 9700, 4.14.2): its whole family is revoked, and that commits.
     """
     digest = refresh_token_digest(token=token)
     with transaction.atomic():

@@ -1,11 +1,8 @@
 """Access tokens: issuing, keys, and verification by the contract both services share.
 
-An access token is a JWT signed with EdDSA (Ed25519) by default: this service alone holds the
-private key (JWT_PRIVATE_KEY), and each token's header names its key with `kid`, so verifiers
-pick the public key from JWT_PUBLIC_KEYS (a JWKS, RFC 7517) and keys rotate without downtime.
-JWT_ALGORITHM=HS256 (HS384, HS512) signs with the shared JWT_SECRET instead. Verifying needs
-nothing but the keys and the clock: no database, cache or network call, which is what lets the
-score service verify the same tokens on its own.
+EdDSA by default: this service alone holds the private key, and each token's `kid` names the
+public key (JWT_PUBLIC_KEYS, a JWKS) that verifies it; HS* signs with JWT_SECRET instead.
+Verifying needs only the keys and the clock, so the score service can do it on its own.
 """
 
 import json

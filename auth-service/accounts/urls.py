@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import health, views
 
 urlpatterns = [
     path("register/", views.RegisterView.as_view(), name="register"),
@@ -21,5 +21,5 @@ urlpatterns = [
         views.EmailVerificationResendView.as_view(),
         name="verify-email-resend",
     ),
-    path("health/", views.HealthView.as_view(), name="health"),
+    path("health/", health.HealthView.as_view(), name="health"),
 ]

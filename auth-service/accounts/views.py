@@ -1,13 +1,14 @@
 """The API: thin views, each an input serializer, one service call and an output serializer."""
 
-import logging
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DatabaseError, connection
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -20,8 +21,6 @@ from rest_framework.views import APIView
 
 from accounts import schema as openapi, serializers, services, tokens
 from accounts.exceptions import Unauthorized
-from accounts.parsers import NOT_AN_OBJECT
-from accounts.redis_outage import REDIS_DOWN_ERRORS
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
@@ -35,48 +34,7 @@ from accounts.throttles import (
     RegisterThrottle,
 )
 
-logger = logging.getLogger(__name__)
-
 LOGGED_OUT = "User logged out."
-
-
-def _error(description: str, *examples: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        serializers.DetailSerializer,
-        description=description,
-        examples=[OpenApiExample(text, value={"detail": text}) for text in examples],
-    )
-
-
-def _field_errors(description: str, example: dict) -> OpenApiResponse:
-    return OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description=(
-            f"{description} A map of field name to a list of messages; a body that is not a "
-            'JSON object gets `{"detail": "..."}` instead.'
-        ),
-        examples=[
-            OpenApiExample("Field errors", value=example),
-            OpenApiExample("Not a JSON object", value={"detail": NOT_AN_OBJECT}),
-        ],
-    )
-
-
-MALFORMED = _field_errors(
-    "Malformed body: a missing field or a value of the wrong shape.",
-    {"refresh_token": ["Must be a valid UUID."]},
-)
-THROTTLED = _error(
-    "Too many requests; `Retry-After` tells how many seconds to wait.",
-    "Request was throttled. Expected available in 42 seconds.",
-)
-BAD_ACCESS_TOKEN = _error(
-    "Missing or refused access token: malformed, bad signature, expired, wrong issuer, "
-    "audience or type, missing claim, unknown or inactive user. "
-    "The response carries `WWW-Authenticate: Bearer`.",
-    "Authentication credentials were not provided.",
-    "Token has expired.",
-)
 
 
 class NoStoreMixin:
@@ -106,12 +64,12 @@ class RegisterView(NoStoreMixin, PublicAPIView):
         request=serializers.RegisterInputSerializer,
         responses={
             201: serializers.RegisterOutputSerializer,
-            400: _field_errors(
+            400: openapi.field_errors_response(
                 "Invalid or already registered email (case-insensitive), or a password that "
                 "fails the password validators.",
                 {"email": ["A user with this email already exists."]},
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -138,17 +96,17 @@ class LoginView(NoStoreMixin, PublicAPIView):
         request=serializers.LoginInputSerializer,
         responses={
             200: serializers.TokenPairSerializer,
-            400: MALFORMED,
-            401: _error(
+            400: openapi.MALFORMED,
+            401: openapi.detail_response(
                 "Unknown email, wrong password or inactive user: one answer for all three.",
                 services.InvalidCredentialsError.message,
             ),
-            403: _error(
+            403: openapi.detail_response(
                 "Only with `REQUIRE_EMAIL_VERIFICATION`: the password is right but the email "
                 "is not verified yet.",
                 services.EmailNotVerifiedError.message,
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -181,14 +139,14 @@ class RefreshView(NoStoreMixin, PublicAPIView):
         request=serializers.RefreshInputSerializer,
         responses={
             200: serializers.TokenPairSerializer,
-            400: MALFORMED,
-            401: _error(
+            400: openapi.MALFORMED,
+            401: openapi.detail_response(
                 "Unknown, expired or revoked refresh token, or inactive user.",
                 "Refresh token is unknown.",
                 "Refresh token has expired.",
                 "Refresh token has been revoked.",
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -216,7 +174,7 @@ class LogoutView(PublicAPIView):
                 serializers.LogoutOutputSerializer,
                 examples=[OpenApiExample("Logged out", value={"success": LOGGED_OUT})],
             ),
-            400: MALFORMED,
+            400: openapi.MALFORMED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -227,23 +185,32 @@ class LogoutView(PublicAPIView):
         return Response(serializers.LogoutOutputSerializer({"success": LOGGED_OUT}).data)
 
 
-ME_UPDATE_RESPONSES = {
-    200: serializers.UserSerializer,
-    400: _field_errors(
-        "Invalid, too long or already registered email, too long username, or an email "
-        "change without the right `current_password`.",
-        {"current_password": [services.CURRENT_PASSWORD_REQUIRED]},
+# PUT and PATCH /api/me/ are one operation: absent fields stay unchanged either way.
+ME_UPDATE = {
+    "summary": "Change the current user's username and/or email",
+    "description": (
+        "Only `username` and `email` are writable; absent fields stay unchanged. Changing the "
+        "email (the login) needs `current_password` and ends every session: every refresh "
+        "token of the user is revoked, this client's too."
     ),
-    401: BAD_ACCESS_TOKEN,
-    429: THROTTLED,
+    "request": serializers.UserUpdateInputSerializer,
+    "responses": {
+        200: serializers.UserSerializer,
+        400: openapi.field_errors_response(
+            "Invalid, too long or already registered email, too long username, or an email "
+            "change without the right `current_password`.",
+            {"current_password": [services.CURRENT_PASSWORD_REQUIRED]},
+        ),
+        401: openapi.BAD_ACCESS_TOKEN,
+        429: openapi.THROTTLED,
+    },
 }
-ME_UPDATE_DESCRIPTION = (
-    "Only `username` and `email` are writable; absent fields stay unchanged. Changing the "
-    "email (the login) needs `current_password` and ends every session: every refresh token "
-    "of the user is revoked, this client's too."
+
+
+@extend_schema_view(
+    put=extend_schema(operation_id="me_update", **ME_UPDATE),
+    patch=extend_schema(operation_id="me_partial_update", **ME_UPDATE),
 )
-
-
 class MeView(NoStoreMixin, APIView):
     """The current user, authenticated by an access token."""
 
@@ -272,30 +239,16 @@ class MeView(NoStoreMixin, APIView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="The current user",
-        responses={200: serializers.UserSerializer, 401: BAD_ACCESS_TOKEN},
+        responses={200: serializers.UserSerializer, 401: openapi.BAD_ACCESS_TOKEN},
     )
     def get(self, request: Request) -> Response:
         # UserSerializer's fields, without building a ModelSerializer on the hot path.
         user = request.user
         return Response({"id": user.pk, "username": user.username, "email": user.email})
 
-    @extend_schema(
-        operation_id="me_update",
-        summary="Change the current user's username and/or email",
-        description=ME_UPDATE_DESCRIPTION,
-        request=serializers.UserUpdateInputSerializer,
-        responses=ME_UPDATE_RESPONSES,
-    )
     def put(self, request: Request) -> Response:
         return self._update(request)
 
-    @extend_schema(
-        operation_id="me_partial_update",
-        summary="Change the current user's username and/or email",
-        description=ME_UPDATE_DESCRIPTION,
-        request=serializers.UserUpdateInputSerializer,
-        responses=ME_UPDATE_RESPONSES,
-    )
     def patch(self, request: Request) -> Response:
         return self._update(request)
 
@@ -310,12 +263,12 @@ class MeView(NoStoreMixin, APIView):
         request=serializers.UserDeleteInputSerializer,
         responses={
             204: OpenApiResponse(description="Deleted."),
-            400: _field_errors(
+            400: openapi.field_errors_response(
                 "Missing or wrong current password.",
                 {"current_password": [services.WRONG_CURRENT_PASSWORD]},
             ),
-            401: BAD_ACCESS_TOKEN,
-            429: THROTTLED,
+            401: openapi.BAD_ACCESS_TOKEN,
+            429: openapi.THROTTLED,
         },
     )
     def delete(self, request: Request) -> Response:
@@ -335,14 +288,6 @@ PASSWORD_RESET_DONE = "Password has been reset. Log in with the new password."  
 EMAIL_VERIFIED = "Email address verified."
 
 
-def _detail(description: str, text: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        serializers.DetailSerializer,
-        description=description,
-        examples=[OpenApiExample(text, value={"detail": text})],
-    )
-
-
 class PasswordChangeView(NoStoreMixin, APIView):
     throttle_classes = [CurrentPasswordThrottle]
 
@@ -356,12 +301,12 @@ class PasswordChangeView(NoStoreMixin, APIView):
         request=serializers.PasswordChangeInputSerializer,
         responses={
             200: serializers.TokenPairSerializer,
-            400: _field_errors(
+            400: openapi.field_errors_response(
                 "Wrong current password, or a new one refused by the password validators.",
                 {"current_password": [services.WRONG_CURRENT_PASSWORD]},
             ),
-            401: BAD_ACCESS_TOKEN,
-            429: THROTTLED,
+            401: openapi.BAD_ACCESS_TOKEN,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -383,11 +328,13 @@ class PasswordResetView(PublicAPIView):
         ),
         request=serializers.MailRequestInputSerializer,
         responses={
-            202: _detail("Accepted, whether or not the email is registered.", RESET_REQUESTED),
-            400: _field_errors(
+            202: openapi.detail_response(
+                "Accepted, whether or not the email is registered.", RESET_REQUESTED
+            ),
+            400: openapi.field_errors_response(
                 "Missing or malformed email.", {"email": ["Enter a valid email address."]}
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -432,12 +379,12 @@ class PasswordResetConfirmView(MailedLinkView):
         description="Every refresh token of the user is revoked (every session ends).",
         request=serializers.PasswordResetConfirmInputSerializer,
         responses={
-            200: _detail("The password is set.", PASSWORD_RESET_DONE),
-            400: _field_errors(
+            200: openapi.detail_response("The password is set.", PASSWORD_RESET_DONE),
+            400: openapi.field_errors_response(
                 "A wrong, used or expired link, or a password refused by the validators.",
                 {"token": [services.LINK_INVALID]},
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -456,11 +403,11 @@ class EmailVerifyView(MailedLinkView):
         summary="Verify an email address with the mailed link",
         request=serializers.LinkInputSerializer,
         responses={
-            200: _detail("The email is verified.", EMAIL_VERIFIED),
-            400: _field_errors(
+            200: openapi.detail_response("The email is verified.", EMAIL_VERIFIED),
+            400: openapi.field_errors_response(
                 "A wrong, used or expired link.", {"token": [services.LINK_INVALID]}
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -483,13 +430,13 @@ class EmailVerificationResendView(PublicAPIView):
         ),
         request=serializers.MailRequestInputSerializer,
         responses={
-            202: _detail(
+            202: openapi.detail_response(
                 "Accepted, whether or not such an account exists.", VERIFICATION_REQUESTED
             ),
-            400: _field_errors(
+            400: openapi.field_errors_response(
                 "Missing or malformed email.", {"email": ["Enter a valid email address."]}
             ),
-            429: THROTTLED,
+            429: openapi.THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -497,51 +444,6 @@ class EmailVerificationResendView(PublicAPIView):
         data.is_valid(raise_exception=True)
         services.email_verification_request(**data.validated_data)
         return Response({"detail": VERIFICATION_REQUESTED}, status=status.HTTP_202_ACCEPTED)
-
-
-def _database_status() -> str:
-    # One round trip: is_usable() runs SELECT 1 on the open connection (opened if needed);
-    # a connection that died with a PostgreSQL restart is replaced, not reported forever.
-    try:
-        connection.ensure_connection()
-        if not connection.is_usable():
-            connection.close()
-            connection.ensure_connection()
-    except DatabaseError as error:
-        logger.warning("Health check: database unavailable: %s", error)
-        return "unavailable"
-    return "ok"
-
-
-def _cache_status() -> str:
-    # One round trip (a GET of a key nobody sets), whatever the cache backend.
-    try:
-        cache.get("health-probe")
-    except REDIS_DOWN_ERRORS as error:
-        logger.warning("Health check: cache unavailable: %s", error)
-        return "unavailable"
-    return "ok"
-
-
-class HealthView(PublicAPIView):
-    @extend_schema(
-        operation_id="health",
-        summary="Health of the service and what it depends on",
-        description="Checks the database and the cache (Redis when configured).",
-        responses={
-            200: serializers.HealthSerializer,
-            503: OpenApiResponse(
-                serializers.HealthSerializer, description="The database or the cache is down."
-            ),
-        },
-    )
-    def get(self, request: Request) -> Response:
-        checks = {"database": _database_status(), "cache": _cache_status()}
-        healthy = all(value == "ok" for value in checks.values())
-        return Response(
-            {"status": "ok" if healthy else "unavailable", **checks},
-            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
 
 
 # Long enough to spare the service, short enough that a key published for rotation reaches

@@ -1,98 +1,115 @@
-"""Settings of the auth service, read from the environment only.
+"""Settings of the auth service, read from the environment only (`.env.example` lists them).
 
-Every variable is documented in the repository's `.env.example`. Secure by default: DEBUG is
-off, and without DEBUG the service refuses to start with a missing, example (`change-me...`) or
-too short secret. A missing, malformed, mismatched or example signing key is refused always.
+Secure by default: DEBUG is off, and without DEBUG a missing, example (`change-me...`) or too
+short secret stops the start. A missing, malformed, mismatched or example signing key always does.
 """
 
 import os
 from pathlib import Path
 
-import dj_database_url
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.tokens import (
+    PLACEHOLDER_PREFIX,
+    TokenKeyError,
+    signing_key_load,
+    verifying_keys_load,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-PLACEHOLDER_PREFIX = "change-me"
 JWT_LEEWAY_MAX = 10
 # The HMAC algorithms (besides EdDSA) and the shortest secret each accepts: RFC 7518 3.2 asks
 # for a key at least as long as the hash output (so at least 32 bytes).
 JWT_HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+class Env(environ.Env):
+    """django-environ, stricter: an empty variable is unset (the `NAME=` lines of .env), values
+    are opaque, and a boolean or integer that is not one stops the start."""
 
+    BOOLEAN_TRUE_STRINGS = ("1", "true", "yes", "on")
+    BOOLEAN_WORDS = (*BOOLEAN_TRUE_STRINGS, "0", "false", "no", "off")
 
-def env_bool(name: str, *, default: bool = False) -> bool:
-    value = env_str(name).lower()
-    if not value:
-        return default
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be 1 or 0 (got {value!r}).")
+    def __init__(self) -> None:
+        super().__init__()
+        # django-environ reads a value starting with $ as the name of another variable; the
+        # escaped $ is restored as it is read (escape_proxy).
+        self.escape_proxy = True
+        self.ENVIRON = {
+            name: value.strip().replace("$", r"\$")
+            for name, value in os.environ.items()
+            if value.strip()
+        }
 
+    def bool(self, var: str, default: bool = False) -> bool:
+        # django-environ takes any unknown word for False: a typo would turn DEBUG off silently.
+        word = self.str(var, default="").lower()
+        if word and word not in self.BOOLEAN_WORDS:
+            raise ImproperlyConfigured(f"{var} must be 1 or 0 (got {word!r}).")
+        return super().bool(var, default=default)
 
-def env_int(name: str, default: int) -> int:
-    value = env_str(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer (got {value!r}).") from None
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
-
-
-def env_secret(name: str, *, debug: bool, min_bytes: int = 0) -> str:
-    """Return the secret `name`; refuse a missing or example one unless DEBUG is on."""
-    value = env_str(name)
-    if not value:
-        if not debug:
+    def int(self, var: str, default: int) -> int:
+        try:
+            return super().int(var, default=default)
+        except ValueError:
             raise ImproperlyConfigured(
-                f"{name} is required when DEBUG is off. Set it to a long random value, e.g. "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                f"{var} must be an integer (got {self.str(var)!r})."
+            ) from None
+
+    def secret(self, var: str, *, debug: bool, min_bytes: int = 0) -> str:
+        """Return the secret `var`; refuse a missing or example one unless DEBUG is on."""
+        value = self.str(var, default="")
+        if not value:
+            if not debug:
+                raise ImproperlyConfigured(
+                    f"{var} is required when DEBUG is off. Set it to a long random value, e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+            value = f"insecure-development-only-{var.lower()}-".ljust(64, "x")
+        elif value.startswith(PLACEHOLDER_PREFIX) and not debug:
+            raise ImproperlyConfigured(
+                f"{var} still holds the example value from .env.example ({PLACEHOLDER_PREFIX}...). "
+                "Set a real secret (`make env` writes one), or DEBUG=1 for development."
             )
-        value = f"insecure-development-only-{name.lower()}-".ljust(64, "x")
-    elif value.startswith(PLACEHOLDER_PREFIX) and not debug:
-        raise ImproperlyConfigured(
-            f"{name} still holds the example value from .env.example ({PLACEHOLDER_PREFIX}...). "
-            "Set a real secret (`make env` writes one), or DEBUG=1 for development."
-        )
-    if len(value.encode()) < min_bytes:
-        raise ImproperlyConfigured(f"{name} must be at least {min_bytes} bytes long.")
-    return value
+        if len(value.encode()) < min_bytes:
+            raise ImproperlyConfigured(f"{var} must be at least {min_bytes} bytes long.")
+        return value
+
+    def link_template(self, var: str, default: str) -> str:
+        """Return the link template `var`; refuse one without both {uid} and {token}."""
+        value = self.str(var, default=default)
+        if "{uid}" not in value or "{token}" not in value:
+            raise ImproperlyConfigured(f"{var} must contain {{uid}} and {{token}} (got {value!r}).")
+        return value
 
 
-DEBUG = env_bool("DEBUG")
+env = Env()
 
-SECRET_KEY = env_secret("SECRET_KEY", debug=DEBUG)
+DEBUG = env.bool("DEBUG")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SECRET_KEY = env.secret("SECRET_KEY", debug=DEBUG)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", str.strip, default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", str.strip, default=[])
 
 # Behind the gateway: nginx terminates the client connection and forwards these headers; gunicorn
 # only accepts X-Forwarded-* from FORWARDED_ALLOW_IPS.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 USE_X_FORWARDED_HOST = True
-FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1")
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", str.strip, default=["127.0.0.1"])
 
 # HTTPS-only switches, off by default because the local stack and compose serve plain HTTP on
 # localhost; turn them on where the gateway is reached over TLS (see README, check --deploy).
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES")
 # /api/health/ must answer plain HTTP probes from the container itself.
 SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
 
@@ -143,15 +160,12 @@ TEMPLATES = [
 ]
 
 # --- Database and cache ---------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
+if "DATABASE_URL" in env:
     # Persistent connections, checked before each request's first query: after PostgreSQL
     # restarts, a worker reconnects instead of failing on its dead connection. A short connect
     # timeout bounds what a request waits while PostgreSQL is down (it gets a 503 then, see
     # config/middleware.py).
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-    }
+    DATABASES = {"default": {**env.db_url(), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 else:
@@ -163,7 +177,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env.str("REDIS_URL", default="")
 # Every Redis client fails fast, so a dead Redis costs a request at most this timeout (and
 # accounts/redis_outage.py then skips it for a while): redis-py would otherwise retry each
 # command 10 times with backoff.
@@ -216,20 +230,17 @@ AUTH_PASSWORD_VALIDATORS = [
 # EdDSA (default): this service signs with the private JWK JWT_PRIVATE_KEY; both services verify
 # with the public keys of JWT_PUBLIC_KEYS (a JWKS), chosen by the token's kid. HS*: one shared
 # JWT_SECRET signs and verifies. README: Access-token keys.
-JWT_ALGORITHM = env_str("JWT_ALGORITHM", "EdDSA")
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="EdDSA")
 if JWT_ALGORITHM != "EdDSA" and JWT_ALGORITHM not in JWT_HMAC_KEY_BYTES:
     raise ImproperlyConfigured(
         f"JWT_ALGORITHM must be one of EdDSA, {', '.join(JWT_HMAC_KEY_BYTES)} "
         f"(got {JWT_ALGORITHM!r})."
     )
 if JWT_ALGORITHM == "EdDSA":
-    # Imported here: the key checks need PyJWT, and only this branch needs them.
-    from accounts.tokens import TokenKeyError, signing_key_load, verifying_keys_load
-
     try:
-        JWT_SIGNING_KEY = signing_key_load(env_str("JWT_PRIVATE_KEY"))
+        JWT_SIGNING_KEY = signing_key_load(env.str("JWT_PRIVATE_KEY", default=""))
         JWT_VERIFYING_KEYS = verifying_keys_load(
-            env_str("JWT_PUBLIC_KEYS"), signing_key=JWT_SIGNING_KEY
+            env.str("JWT_PUBLIC_KEYS", default=""), signing_key=JWT_SIGNING_KEY
         )
     except TokenKeyError as e:
         raise ImproperlyConfigured(str(e)) from None
@@ -237,10 +248,10 @@ if JWT_ALGORITHM == "EdDSA":
 else:
     JWT_SIGNING_KEY = None
     JWT_VERIFYING_KEYS = {}
-    JWT_SECRET = env_secret("JWT_SECRET", debug=DEBUG, min_bytes=JWT_HMAC_KEY_BYTES[JWT_ALGORITHM])
-JWT_ISSUER = env_str("JWT_ISSUER", "auth-service")
-JWT_AUDIENCE = env_str("JWT_AUDIENCE", "game-platform")
-JWT_LEEWAY = env_int("JWT_LEEWAY", 5)
+    JWT_SECRET = env.secret("JWT_SECRET", debug=DEBUG, min_bytes=JWT_HMAC_KEY_BYTES[JWT_ALGORITHM])
+JWT_ISSUER = env.str("JWT_ISSUER", default="auth-service")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="game-platform")
+JWT_LEEWAY = env.int("JWT_LEEWAY", 5)
 if not 0 <= JWT_LEEWAY <= JWT_LEEWAY_MAX:
     raise ImproperlyConfigured(f"JWT_LEEWAY must be between 0 and {JWT_LEEWAY_MAX} seconds.")
 
@@ -300,9 +311,8 @@ CONSTANCE_CONFIG_FIELDSETS = {
 # message in the log), smtp://user:password@host:25, smtp+tls://...:587 (STARTTLS),
 # smtp+ssl://...:465, dummymail:// (discard). Percent-encode special characters of the password.
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
-EMAIL_URL = env_str("EMAIL_URL", "consolemail://")
 try:
-    _email = environ.Env.email_url_config(EMAIL_URL)
+    _email = env.email_url(default="consolemail://")
 except ImproperlyConfigured as e:
     raise ImproperlyConfigured(f"EMAIL_URL: {e}") from None
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -317,36 +327,27 @@ if _email["EMAIL_FILE_PATH"]:
 # Mail is sent off the request thread (accounts/mail.py); this bounds how long a dead SMTP
 # server keeps a sending thread busy.
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Game platform <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Game platform <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
-
-def env_link_template(name: str, default: str) -> str:
-    """Return the link template `name`; refuse one without both {uid} and {token}."""
-    value = env_str(name, default)
-    if "{uid}" not in value or "{token}" not in value:
-        raise ImproperlyConfigured(f"{name} must contain {{uid}} and {{token}} (got {value!r}).")
-    return value
-
 
 # The links mailed for a reset and a verification. The defaults open the API's own endpoints
 # in the browsable API, a form that asks only for what is missing; a deployment with a
 # frontend points them at its pages, which POST uid and token to the same endpoints.
-PASSWORD_RESET_URL = env_link_template(
+PASSWORD_RESET_URL = env.link_template(
     "PASSWORD_RESET_URL",
     "http://localhost:8000/api/password/reset/confirm/?uid={uid}&token={token}",
 )
-EMAIL_VERIFICATION_URL = env_link_template(
+EMAIL_VERIFICATION_URL = env.link_template(
     "EMAIL_VERIFICATION_URL", "http://localhost:8000/api/verify-email/?uid={uid}&token={token}"
 )
 # Lifetime of both kinds of link, in seconds: Django's own setting, which its
 # PasswordResetTokenGenerator reads (Django's default is 3 days; an hour is plenty for a reset).
 # https://docs.djangoproject.com/en/5.2/ref/settings/#password-reset-timeout
-PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", 60 * 60)
 if PASSWORD_RESET_TIMEOUT < 60:
     raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds.")
 # Off by default, so that the seed's walkthrough (register, then log in) works as it is.
-REQUIRE_EMAIL_VERIFICATION = env_bool("REQUIRE_EMAIL_VERIFICATION")
+REQUIRE_EMAIL_VERIFICATION = env.bool("REQUIRE_EMAIL_VERIFICATION")
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -363,17 +364,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "login_ip": env_str("THROTTLE_RATE_LOGIN_IP", "20/min"),
+        "login_ip": env.str("THROTTLE_RATE_LOGIN_IP", default="20/min"),
         # Failed logins only (accounts/throttles.py, LoginFailureThrottle).
-        "login_account_ip": env_str("THROTTLE_RATE_LOGIN_ACCOUNT_IP", "5/min"),
-        "login_account": env_str("THROTTLE_RATE_LOGIN_ACCOUNT", "20/min"),
-        "register": env_str("THROTTLE_RATE_REGISTER", "10/hour"),
-        "refresh": env_str("THROTTLE_RATE_REFRESH", "30/min"),
+        "login_account_ip": env.str("THROTTLE_RATE_LOGIN_ACCOUNT_IP", default="5/min"),
+        "login_account": env.str("THROTTLE_RATE_LOGIN_ACCOUNT", default="20/min"),
+        "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+        "refresh": env.str("THROTTLE_RATE_REFRESH", default="30/min"),
         # Account lifecycle (accounts/throttles.py, the classes at the end).
-        "current_password": env_str("THROTTLE_RATE_CURRENT_PASSWORD", "5/min"),
-        "mail_ip": env_str("THROTTLE_RATE_MAIL_IP", "10/hour"),
-        "mail_account": env_str("THROTTLE_RATE_MAIL_ACCOUNT", "3/hour"),
-        "link_ip": env_str("THROTTLE_RATE_LINK_IP", "30/hour"),
+        "current_password": env.str("THROTTLE_RATE_CURRENT_PASSWORD", default="5/min"),
+        "mail_ip": env.str("THROTTLE_RATE_MAIL_IP", default="10/hour"),
+        "mail_account": env.str("THROTTLE_RATE_MAIL_ACCOUNT", default="3/hour"),
+        "link_ip": env.str("THROTTLE_RATE_LINK_IP", default="30/hour"),
     },
 }
 

@@ -72,6 +72,76 @@ def test_debug_is_off_by_default():
     assert result.stdout.strip() == "False", result.stderr
 
 
+@pytest.mark.parametrize(
+    ("word", "debug"),
+    [
+        *[(word, True) for word in ("1", "true", "Yes", "on")],
+        *[(word, False) for word in ("0", "false", "no", "OFF", "")],
+    ],
+)
+def test_debug_accepts_these_words(word, debug):
+    result = run_django(
+        "from django.conf import settings; print(settings.DEBUG)",
+        DEBUG=word,
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+    )
+
+    assert result.stdout.strip() == str(debug), result.stderr
+
+
+@pytest.mark.parametrize("word", ["maybe", "2", "y"])
+def test_any_other_debug_word_stops_the_start(word):
+    result = run_django("", DEBUG=word, SECRET_KEY=SECRET_KEY, **JWT_KEYS)
+
+    assert f"ImproperlyConfigured: DEBUG must be 1 or 0 (got {word!r})." in result.stderr
+
+
+def test_a_number_setting_that_is_not_an_integer_stops_the_start():
+    result = run_django("", SECRET_KEY=SECRET_KEY, **JWT_KEYS, JWT_LEEWAY="five")
+
+    assert "ImproperlyConfigured: JWT_LEEWAY must be an integer (got 'five')." in result.stderr
+
+
+def test_an_empty_variable_counts_as_unset():
+    # As in the score service (env_ignore_empty): an empty JWT_ISSUER must not make the two
+    # services disagree on the issuer.
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.SECURE_HSTS_SECONDS, s.JWT_LEEWAY, "
+        "s.EMAIL_BACKEND, s.JWT_ISSUER)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        DATABASE_URL="",
+        SECURE_HSTS_SECONDS="",
+        JWT_LEEWAY=" ",
+        EMAIL_URL="",
+        JWT_ISSUER="",
+    )
+
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "0",
+        "5",
+        "django.core.mail.backends.console.EmailBackend",
+        "auth-service",
+    ], result.stderr
+
+
+def test_values_are_taken_as_they_are_not_as_references_to_other_variables():
+    result = run_django(
+        "from django.conf import settings as s; print(s.SECRET_KEY, s.ALLOWED_HOSTS)",
+        SECRET_KEY="$HOME-" + SECRET_KEY,
+        ALLOWED_HOSTS=" api.example.com, $HOST ",
+        **JWT_KEYS,
+    )
+
+    assert result.stdout.strip().split(maxsplit=1) == [
+        "$HOME-" + SECRET_KEY,
+        "['api.example.com', '$HOST']",
+    ], result.stderr
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SECRET"])
 def test_missing_secret_stops_the_start_without_debug(missing):
     env = {"SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET, **HS256}
@@ -204,6 +274,20 @@ def test_without_redis_url_the_embedded_backends_are_used():
         "django.core.cache.backends.locmem.LocMemCache",
         "django.db.backends.sqlite3",
     ]
+
+
+def test_postgresql_connections_persist_and_time_out():
+    result = run_django(
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d['OPTIONS'], d['PASSWORD'])",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        DATABASE_URL="postgres://user:p%40ss@db.invalid:5432/auth?sslmode=require",
+    )
+
+    assert result.stdout.strip() == ("60 True {'sslmode': 'require', 'connect_timeout': 3} p@ss"), (
+        result.stderr
+    )
 
 
 def test_database_url_selects_postgresql():
