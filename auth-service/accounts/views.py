@@ -447,7 +447,7 @@ class EmailVerificationResendView(PublicAPIView):
 
 
 # Long enough to spare the service, short enough that a key published for rotation reaches
-# cached verifiers well before it signs (README: Access-token keys).
+# cached verifiers well before it signs (docs/tokens.md: Access-token keys).
 JWKS_MAX_AGE = 300
 
 

@@ -104,7 +104,7 @@ USE_X_FORWARDED_HOST = True
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", str.strip, default=["127.0.0.1"])
 
 # HTTPS-only switches, off by default because the local stack and compose serve plain HTTP on
-# localhost; turn them on where the gateway is reached over TLS (see README, check --deploy).
+# localhost; turn them on where the gateway is reached over TLS (docs/security.md: check --deploy).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
@@ -229,7 +229,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Access tokens (accounts/tokens.py) ----------------------------------------------------
 # EdDSA (default): this service signs with the private JWK JWT_PRIVATE_KEY; both services verify
 # with the public keys of JWT_PUBLIC_KEYS (a JWKS), chosen by the token's kid. HS*: one shared
-# JWT_SECRET signs and verifies. README: Access-token keys.
+# JWT_SECRET signs and verifies. docs/tokens.md: Access-token keys.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="EdDSA")
 if JWT_ALGORITHM != "EdDSA" and JWT_ALGORITHM not in JWT_HMAC_KEY_BYTES:
     raise ImproperlyConfigured(
