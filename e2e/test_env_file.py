@@ -4,6 +4,7 @@ pair, never overwritten; `make rotate-jwt-key`'s edits of it."""
 import base64
 import hashlib
 import json
+import subprocess
 
 import jwt
 import pytest
@@ -25,6 +26,22 @@ def test_make_env_replaces_every_placeholder_with_a_distinct_secret(tmp_path):
     assert {n: v for n, v in written.items() if n not in placeholders} == {
         n: v for n, v in example.items() if n not in placeholders
     }
+
+
+def test_a_shell_sourcing_the_env_file_reads_what_compose_reads(tmp_path):
+    target = tmp_path / ".env"
+    stack_module.env_file_create(target=target)
+
+    printed = subprocess.run(
+        ["bash", "-c", 'set -a; . "$1"; env -0', "bash", str(target)],
+        capture_output=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.decode()
+    sourced = dict(item.split("=", 1) for item in printed.split("\0") if "=" in item)
+
+    written = stack_module.env_file_read(target)
+    assert {name: sourced.get(name) for name in written} == written
 
 
 def test_make_env_never_overwrites_an_existing_file(tmp_path):
