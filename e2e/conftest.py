@@ -11,6 +11,7 @@ JWT_ALGORITHM=HS256, for the tests that cover both modes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
 import os
@@ -83,6 +84,30 @@ def redis_flush(python: str, url: str) -> None:
     subprocess.run([python, "-c", script, url], check=True)
 
 
+@contextlib.contextmanager
+def stack_running(
+    name: str,
+    settings: dict[str, str],
+    *,
+    venv: str,
+    nginx: str,
+    logs: Path,
+    ports: object = None,
+) -> Iterator[object]:
+    """A scripts/stack.py Stack started with `settings` (on free ports unless given), stopped
+    on exit; a stack that does not start fails the test with its reason."""
+    ports = ports or stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
+    running = stack_module.Stack(settings=settings, venv=venv, ports=ports, logs=logs)
+    try:
+        running.start(nginx)
+    except (stack_module.StackError, subprocess.CalledProcessError) as e:
+        pytest.fail(f"the {name} did not start: {e}", pytrace=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The running stack (a scripts/stack.py Stack), stopped after the session."""
@@ -132,13 +157,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     else:
         settings["REDIS_URL"] = ""
 
-    running = stack_module.Stack(settings=settings, venv=venv, ports=ports, logs=work / "logs")
-    try:
-        running.start(nginx)
-    except (stack_module.StackError, subprocess.CalledProcessError) as e:
-        pytest.fail(f"the stack did not start: {e}", pytrace=False)
-    yield running
-    running.stop()
+    with stack_running(
+        "stack", settings, venv=venv, nginx=nginx, logs=work / "logs", ports=ports
+    ) as running:
+        yield running
     if database_url:
         postgres_database_drop(python, settings["DATABASE_URL"])
 
@@ -154,15 +176,11 @@ def hs256_stack(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
         "JWT_PRIVATE_KEY": "",
         "JWT_PUBLIC_KEYS": "",
     }
-    ports = stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
     logs = tmp_path_factory.mktemp("hs256-stack") / "logs"
-    running = stack_module.Stack(settings=settings, venv=stack.venv, ports=ports, logs=logs)
-    try:
-        running.start(stack.nginx)
-    except (stack_module.StackError, subprocess.CalledProcessError) as e:
-        pytest.fail(f"the HS256 stack did not start: {e}", pytrace=False)
-    yield running
-    running.stop()
+    with stack_running(
+        "HS256 stack", settings, venv=stack.venv, nginx=stack.nginx, logs=logs
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

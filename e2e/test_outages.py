@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PASSWORD, bearer, claims, free_port, stack_module
+from conftest import PASSWORD, bearer, claims, free_port, stack_module, stack_running
 
 RECOVERY_SECONDS = 15
 
@@ -159,13 +159,10 @@ def outage_stack(stack, dependencies, tmp_path_factory) -> Iterator[object]:
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{ports.gateway}",
     }
     logs = tmp_path_factory.mktemp("outage-stack") / "logs"
-    running = stack_module.Stack(settings=settings, venv=stack.venv, ports=ports, logs=logs)
-    try:
-        running.start(stack.nginx)
-    except (stack_module.StackError, subprocess.CalledProcessError) as e:
-        pytest.fail(f"the outage stack did not start: {e}", pytrace=False)
-    yield running
-    running.stop()
+    with stack_running(
+        "outage stack", settings, venv=stack.venv, nginx=stack.nginx, logs=logs, ports=ports
+    ) as running:
+        yield running
 
 
 @pytest.fixture
@@ -226,20 +223,21 @@ def test_redis_down_degrades_authentication_and_heals(client, outage_stack, depe
 def test_login_throttle_still_counts_while_redis_is_down(outage_stack, dependencies, tmp_path):
     """A stack with the production per-account limit (5 a minute) on the same dependencies."""
     _, redis = dependencies
-    ports = stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
     settings = {**outage_stack.settings, "THROTTLE_RATE_LOGIN_ACCOUNT": "5/min"}
-    strict = stack_module.Stack(
-        settings=settings, venv=outage_stack.venv, ports=ports, logs=tmp_path / "logs"
-    )
-    strict.start(outage_stack.nginx)
-    redis.stop()
-    try:
-        with httpx.Client(base_url=strict.url, timeout=30) as client:
-            body = {"email": "nobody@example.com", "password": "Wrong-passw0rd-123"}
-            statuses = [client.post("/api/login/", json=body).status_code for _ in range(6)]
-    finally:
-        redis.start()
-        strict.stop()
+    with stack_running(
+        "strict stack",
+        settings,
+        venv=outage_stack.venv,
+        nginx=outage_stack.nginx,
+        logs=tmp_path / "logs",
+    ) as strict:
+        redis.stop()
+        try:
+            with httpx.Client(base_url=strict.url, timeout=30) as client:
+                body = {"email": "nobody@example.com", "password": "Wrong-passw0rd-123"}
+                statuses = [client.post("/api/login/", json=body).status_code for _ in range(6)]
+        finally:
+            redis.start()
 
     assert statuses == [401] * 5 + [429]
 
