@@ -10,6 +10,8 @@ is not the system of record, so authentication keeps working while it is down.
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from constance import settings as constance_settings
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 # BusyLoadingError (Redis replaying its AOF after a restart) is a ConnectionError.
 REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
 RETRY_INTERVAL = 2.0
+T = TypeVar("T")
 
 
 def redis_client() -> redis.Redis:
@@ -42,11 +45,20 @@ class RedisOutage:
         self._lock = threading.Lock()
         self._retry_at = 0.0  # monotonic time before which Redis is skipped; 0: it is up
 
-    @property
-    def skipped(self) -> bool:
-        return self._retry_at != 0.0 and time.monotonic() < self._retry_at
+    def call(self, through_redis: Callable[[], T], fallback: Callable[[], T]) -> T:
+        """Return through_redis(), or fallback() while Redis is unreachable or skipped."""
+        if self._retry_at and time.monotonic() < self._retry_at:
+            return fallback()
+        try:
+            result = through_redis()
+        except REDIS_DOWN_ERRORS as error:
+            self._failed(error)
+            return fallback()
+        if self._retry_at:
+            self._answered()
+        return result
 
-    def failed(self, error: Exception) -> None:
+    def _failed(self, error: Exception) -> None:
         with self._lock:
             if not self._retry_at:
                 logger.warning(
@@ -56,12 +68,11 @@ class RedisOutage:
                 )
             self._retry_at = time.monotonic() + RETRY_INTERVAL
 
-    def answered(self) -> None:
-        if self._retry_at:
-            with self._lock:
-                if self._retry_at:
-                    logger.warning("Redis is reachable again: throttles and lifetimes use it.")
-                self._retry_at = 0.0
+    def _answered(self) -> None:
+        with self._lock:
+            if self._retry_at:
+                logger.warning("Redis is reachable again: throttles and lifetimes use it.")
+            self._retry_at = 0.0
 
 
 outage = RedisOutage()
@@ -78,21 +89,12 @@ class ThrottleCache:
         self.memory = LocMemCache("throttles-while-redis-is-down", {"OPTIONS": {}})
 
     def get(self, key: str, default=None):
-        return self._call("get", key, default)
+        return outage.call(lambda: cache.get(key, default), lambda: self.memory.get(key, default))
 
     def set(self, key: str, value, timeout=None) -> None:
-        self._call("set", key, value, timeout)
-
-    def _call(self, method: str, *args):
-        if not outage.skipped:
-            try:
-                result = getattr(cache, method)(*args)
-            except REDIS_DOWN_ERRORS as error:
-                outage.failed(error)
-            else:
-                outage.answered()
-                return result
-        return getattr(self.memory, method)(*args)
+        outage.call(
+            lambda: cache.set(key, value, timeout), lambda: self.memory.set(key, value, timeout)
+        )
 
 
 class LastKnownRedisBackend(RedisBackend):
@@ -108,28 +110,19 @@ class LastKnownRedisBackend(RedisBackend):
         self._last_known: dict[str, object] = {}
 
     def get(self, key: str):
-        if not outage.skipped:
-            try:
-                value = super().get(key)
-            except REDIS_DOWN_ERRORS as error:
-                outage.failed(error)
-            else:
-                outage.answered()
-                self._last_known[key] = value
-                return value
-        return self._known(key)
+        def through_redis() -> object:
+            self._last_known[key] = RedisBackend.get(self, key)
+            return self._last_known[key]
+
+        return outage.call(through_redis, lambda: self._known(key))
 
     def mget(self, keys: list[str]) -> dict[str, object]:
-        if not outage.skipped:
-            try:
-                values = super().mget(keys)
-            except REDIS_DOWN_ERRORS as error:
-                outage.failed(error)
-            else:
-                outage.answered()
-                self._last_known.update({key: values.get(key) for key in keys})
-                return values
-        return {key: self._known(key) for key in keys}
+        def through_redis() -> dict[str, object]:
+            values = RedisBackend.mget(self, keys)
+            self._last_known.update({key: values.get(key) for key in keys})
+            return values
+
+        return outage.call(through_redis, lambda: {key: self._known(key) for key in keys})
 
     def _known(self, key: str) -> object:
         # Never None: constance would write its default back to Redis, which is down.
