@@ -167,39 +167,22 @@ def peers_start(
     )
     env = stack.environment()
     logs = work / "logs"
-    processes = {
-        "score peer": subprocess.Popen(  # noqa: S603
-            [
-                stack.python(stack_module.SCORE_DIR),
-                "-m",
-                "uvicorn",
-                "bench_peers.score_naive:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["score peer"]),
-            ],
+
+    def uvicorn_peer(app: str, name: str) -> subprocess.Popen:
+        # The score service's interpreter and modules (app.game), so the peer runs the same
+        # FastAPI, PyJWT and uvicorn.
+        python = stack.python(stack_module.SCORE_DIR)
+        return subprocess.Popen(  # noqa: S603
+            [python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(ports[name])],
             cwd=ROOT / "scripts",
             env={**env, "PYTHONPATH": str(stack_module.SCORE_DIR)},
-            stdout=(logs / "score-peer.log").open("ab"),
+            stdout=(logs / f"{name.replace(' ', '-')}.log").open("ab"),
             stderr=subprocess.STDOUT,
-        ),
-        "bare": subprocess.Popen(  # noqa: S603
-            [
-                stack.python(stack_module.SCORE_DIR),
-                "-m",
-                "uvicorn",
-                "bench_peers.bare:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["bare"]),
-            ],
-            cwd=ROOT / "scripts",
-            env=env,
-            stdout=(logs / "bare.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        ),
+        )
+
+    processes = {
+        "score peer": uvicorn_peer("bench_peers.score_naive:app", "score peer"),
+        "bare": uvicorn_peer("bench_peers.bare:app", "bare"),
         "auth peer": subprocess.Popen(  # noqa: S603
             [auth_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
             cwd=stack_module.AUTH_DIR,
