@@ -1,6 +1,7 @@
 """The API: thin views, each an input serializer, one service call and an output serializer."""
 
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from drf_spectacular.utils import (
@@ -316,10 +317,28 @@ class PasswordChangeView(NoStoreMixin, APIView):
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
-class PasswordResetView(PublicAPIView):
-    throttle_classes = [MailAddressThrottle, MailAccountThrottle]
+MALFORMED_EMAIL = openapi.field_errors_response(
+    "Missing or malformed email.", {"email": ["Enter a valid email address."]}
+)
 
-    @extend_schema(
+
+class MailRequestView(PublicAPIView):
+    """Asks for a link by mail; 202 with the same body whether or not the email has an account
+    (the service does the same work either way)."""
+
+    throttle_classes = [MailAddressThrottle, MailAccountThrottle]
+    mail_request: Callable[..., None]
+    answer: str
+
+    def post(self, request: Request) -> Response:
+        data = serializers.MailRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        type(self).mail_request(**data.validated_data)
+        return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    post=extend_schema(
         operation_id="password_reset",
         summary="Ask for a password reset link by mail",
         description=(
@@ -331,17 +350,14 @@ class PasswordResetView(PublicAPIView):
             202: openapi.detail_response(
                 "Accepted, whether or not the email is registered.", RESET_REQUESTED
             ),
-            400: openapi.field_errors_response(
-                "Missing or malformed email.", {"email": ["Enter a valid email address."]}
-            ),
+            400: MALFORMED_EMAIL,
             429: openapi.THROTTLED,
         },
     )
-    def post(self, request: Request) -> Response:
-        data = serializers.MailRequestInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.password_reset_request(**data.validated_data)
-        return Response({"detail": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+)
+class PasswordResetView(MailRequestView):
+    mail_request = staticmethod(services.password_reset_request)
+    answer = RESET_REQUESTED
 
 
 class MailedLinkView(PublicAPIView):
@@ -417,10 +433,8 @@ class EmailVerifyView(MailedLinkView):
         return Response({"detail": EMAIL_VERIFIED})
 
 
-class EmailVerificationResendView(PublicAPIView):
-    throttle_classes = [MailAddressThrottle, MailAccountThrottle]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="email_verification_resend",
         summary="Ask for a new email verification link",
         description=(
@@ -433,17 +447,14 @@ class EmailVerificationResendView(PublicAPIView):
             202: openapi.detail_response(
                 "Accepted, whether or not such an account exists.", VERIFICATION_REQUESTED
             ),
-            400: openapi.field_errors_response(
-                "Missing or malformed email.", {"email": ["Enter a valid email address."]}
-            ),
+            400: MALFORMED_EMAIL,
             429: openapi.THROTTLED,
         },
     )
-    def post(self, request: Request) -> Response:
-        data = serializers.MailRequestInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.email_verification_request(**data.validated_data)
-        return Response({"detail": VERIFICATION_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+)
+class EmailVerificationResendView(MailRequestView):
+    mail_request = staticmethod(services.email_verification_request)
+    answer = VERIFICATION_REQUESTED
 
 
 # Long enough to spare the service, short enough that a key published for rotation reaches
