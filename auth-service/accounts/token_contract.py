@@ -33,6 +33,9 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 # RFC 7519 4.1 registered claims plus our type; a token lacking any of them is refused.
 REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
 EDDSA = "EdDSA"
+# What every secret and key of .env.example starts with until `make env` replaces it: both
+# services refuse it (scripts/stack.py, which runs before any virtualenv, has its own copy).
+PLACEHOLDER_PREFIX = "change-me"
 
 NOT_PROVIDED = "Authentication credentials were not provided."
 BAD_HEADER = "Authorization header must be 'Bearer <token>'."

@@ -16,9 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from jwt.algorithms import OKPAlgorithm
 
-from accounts.token_contract import ACCESS_TOKEN_TYPE, EDDSA, access_token_verify
+from accounts.token_contract import (
+    ACCESS_TOKEN_TYPE,
+    EDDSA,
+    PLACEHOLDER_PREFIX,
+    access_token_verify,
+)
 
-PLACEHOLDER_PREFIX = "change-me"
 KEYS_HINT = "`make env` writes a fresh pair; docs/tokens.md: Access-token keys"
 
 

@@ -20,8 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_PREFIX = "change-me"
-EDDSA = "EdDSA"
+from app.token_contract import EDDSA, PLACEHOLDER_PREFIX
 
 
 def public_keys_parse(text: str) -> dict[str, jwt.PyJWK]:
