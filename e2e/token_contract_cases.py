@@ -32,8 +32,8 @@ DROP = object()
 class Case:
     """`header`: the Authorization header, `{token}` replaced by the case's token; None
     sends none. `claims`: changes to valid claims (DROP removes one; `{sub}` is the
-    suite's user id); `exp_in`/`iat_in`/`nbf_in`: times from now; `signing`: how it is
-    signed; `raw`: a literal token."""
+    suite's user id); `exp_in`/`iat_in`/`nbf_in`/`auth_time_in`: times from now; `signing`:
+    how it is signed; `raw`: a literal token."""
 
     name: str
     detail: str | None
@@ -42,6 +42,7 @@ class Case:
     exp_in: int = 30
     iat_in: int = 0
     nbf_in: int | None = None
+    auth_time_in: int = -60
     signing: str = "key"
     raw: str | None = None
 
@@ -72,8 +73,14 @@ CASES = [
     Case("an nbf in the future", INVALID, nbf_in=3600),
     *(
         Case(f"no {name} claim", INVALID, claims={name: DROP})
-        for name in ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
+        for name in ("sub", "iat", "exp", "jti", "iss", "aud", "token_type", "sid", "auth_time")
     ),
+    Case("a lifetime of one day", None, exp_in=24 * 60 * 60),
+    Case("a lifetime beyond one day", INVALID, exp_in=24 * 60 * 60 + 1),
+    Case("an empty sid", INVALID, claims={"sid": ""}),
+    Case("a sid that is a number", INVALID, claims={"sid": 5}),
+    Case("an auth_time after iat", INVALID, auth_time_in=1),
+    Case("an auth_time that is text", INVALID, claims={"auth_time": "1700000000"}),
     Case("another issuer", INVALID, claims={"iss": "someone-else"}),
     Case("another audience", INVALID, claims={"aud": "another-platform"}),
     Case("an audience list", INVALID, claims={"aud": ["{aud}"]}),
@@ -114,6 +121,8 @@ def case_token(case: Case, *, signing_key: jwt.PyJWK, issuer: str, audience: str
         "iss": issuer,
         "aud": audience,
         "token_type": "access",
+        "sid": str(uuid.uuid4()),
+        "auth_time": now + case.auth_time_in,
     }
     if case.nbf_in is not None:
         claims["nbf"] = now + case.nbf_in

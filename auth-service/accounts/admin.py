@@ -5,7 +5,11 @@ import math
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
 from django.core.exceptions import ValidationError
 
 from accounts import services
@@ -54,10 +58,22 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
+class PasswordChangeAdminForm(AdminPasswordChangeForm):
+    """The admin's password form: a new (or unusable) password ends every session, as in the
+    API (services.sessions_end)."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=commit)
+        if commit:
+            services.sessions_end(user_id=user.pk)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_password_form = PasswordChangeAdminForm
     ordering = ("email",)
     list_display = ("email", "username", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser")
@@ -81,6 +97,12 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            # The API's rule for a new email: unverified, and every session ends.
+            services.user_email_set(user=obj, email=obj.email)
 
 
 @admin.register(RefreshToken)

@@ -3,7 +3,7 @@
 import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -88,6 +88,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         "cleared when the email changes. Required to log in with REQUIRE_EMAIL_VERIFICATION.",
     )
 
+    # Bumped whenever every session of the user ends (services.sessions_end): a login that read
+    # the user before then may not start a session after (services.session_start).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -112,36 +116,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         return email_normalize(username)
 
     def save(self, *args, **kwargs) -> None:
-        """Save; a changed password (set_password() keeps it in `_password` until here, not for
-        a mere hash upgrade at login) also ends every session of the user, wherever it changed."""
-        password_changed = self._password is not None and not self._state.adding
         self.email = email_normalize(self.email)
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            if password_changed:
-                self.sessions_end()
-
-    def sessions_end(self) -> int:
-        """Revoke every refresh token of this user; return how many were active.
-
-        The user's row is locked first, as refresh_token_rotate locks it: under READ COMMITTED
-        this UPDATE could otherwise miss a token that a rotation in flight inserts.
-        """
-        with transaction.atomic():
-            user_lock(user_id=self.pk)
-            self.refresh_tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
-            return self.refresh_tokens.filter(revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            )
+        super().save(*args, **kwargs)
 
 
-def user_lock(*, user_id: int) -> None:
-    """Lock the user's row until the transaction ends (SELECT ... FOR UPDATE).
+def user_lock(*, user_id: int) -> int | None:
+    """Lock the user's row until the transaction ends (SELECT ... FOR UPDATE); return its
+    session generation, None if there is no such user.
 
     Every path that ends or creates a session locks the user before its tokens, always in that
     order, so that they serialise and cannot deadlock.
     """
-    list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+    locked = User.objects.select_for_update().filter(pk=user_id)
+    return locked.values_list("session_generation", flat=True).first()
 
 
 class RefreshToken(models.Model):
@@ -160,8 +147,12 @@ class RefreshToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Set when a rotation revokes the token with REFRESH_TOKEN_REUSE_GRACE on; until then it
-    # can be exchanged once more. Cleared by that exchange and by every other revocation.
+    # can be exchanged once more. Cleared by that exchange, by the next rotation in the family
+    # and by every other revocation.
     reusable_until = models.DateTimeField(null=True, blank=True)
+    # When the session (the family) last proved the password: set at login and password
+    # change, kept by rotation (migration 0005 gave older tokens 1970: long ago).
+    authenticated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-issued_at"]

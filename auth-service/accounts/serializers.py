@@ -12,12 +12,6 @@ EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
-def _email_available(email: str, *, user: User | None = None) -> str:
-    if User.objects.email_taken(email, exclude_pk=user.pk if user else None):
-        raise serializers.ValidationError(EMAIL_TAKEN)
-    return email
-
-
 class NormalizedEmailField(serializers.EmailField):
     """An email, normalised (accounts.models.email_normalize) before it is validated, so
     the validators, the lookups and the database all see the same string."""
@@ -79,7 +73,9 @@ class RegisterInputSerializer(serializers.Serializer):
     )
 
     def validate_email(self, value: str) -> str:
-        return _email_available(value)
+        if User.objects.email_taken(value):
+            raise serializers.ValidationError(EMAIL_TAKEN)
+        return value
 
     def validate(self, attrs: dict) -> dict:
         try:
@@ -145,11 +141,8 @@ class UserUpdateInputSerializer(serializers.Serializer):
         trim_whitespace=False,
         max_length=4096,
         style={"input_type": "password"},
-        help_text="Required to change `email`.",
+        help_text="Required to change `email` outside REAUTHENTICATION_WINDOW of the sign-in.",
     )
-
-    def validate_email(self, value: str) -> str:
-        return _email_available(value, user=self.context["user"])
 
 
 # --- Account lifecycle -----------------------------------------------------------------------

@@ -17,13 +17,14 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.mail import SERVICE_NAME, mail_message_build, mail_send
 from accounts.models import RefreshToken, User, user_lock
-from accounts.tokens import access_token_encode
+from accounts.tokens import AccessTokenClaims, access_token_encode
 
 logger = logging.getLogger(__name__)
 
@@ -87,44 +88,74 @@ def user_create(*, email: str, password: str) -> User:
 def user_update(
     *,
     user: User,
+    session: AccessTokenClaims | None = None,
     username: str | None = None,
     email: str | None = None,
     current_password: str | None = None,
 ) -> User:
     """Change the given fields of `user` (None leaves a field unchanged) and return it.
 
-    The email is the login, so changing it (not merely its case) needs `current_password`, as
-    a password change does: a stolen access token alone must not take the account over. The
-    change ends every session (User.sessions_end) and leaves the new address unverified (with
-    REQUIRE_EMAIL_VERIFICATION a link is mailed to it). Raise ValidationError for a missing or
-    wrong current password, or an email that belongs to someone else.
+    The email is the login, so changing it (not merely its case) needs proof that the owner is
+    at the keyboard: `session` (the access token's claims) signed in within
+    REAUTHENTICATION_WINDOW and is still live, or the right `current_password`. Nothing is
+    said about the new address (taken or not) before that proof. The change ends every
+    session but `session`. Raise ValidationError for a missing or wrong proof, or an email
+    that belongs to someone else.
     """
-    fields = []
-    address_changed = False
-    if username is not None:
-        user.username = username
-        fields.append("username")
-    if email is not None:
-        email = User.objects.normalize_email(email)
-        address_changed = email != user.email
-        if address_changed:
-            if current_password is None:
-                raise ValidationError({"current_password": [CURRENT_PASSWORD_REQUIRED]})
-            _current_password_check(user=user, current_password=current_password)
-            user.email = email
-            user.email_verified_at = None
-            fields += ["email", "email_verified_at"]
-    if fields:
-        try:
-            with transaction.atomic():
-                user.save(update_fields=fields)
-                if address_changed:
-                    user.sessions_end()
-        except IntegrityError as e:
-            raise ValidationError({"email": [EMAIL_TAKEN]}) from e
-    if address_changed and settings.REQUIRE_EMAIL_VERIFICATION:
-        _email_verification_mail(user=user, send=True)
+    email = None if email is None else User.objects.normalize_email(email)
+    email_changed = email is not None and email != user.email
+    if email_changed:
+        _recent_authentication_check(user=user, session=session, current_password=current_password)
+        if User.objects.email_taken(email, exclude_pk=user.pk):
+            raise ValidationError({"email": [EMAIL_TAKEN]})
+    elif username is None:
+        return user
+    with transaction.atomic():  # both fields or neither
+        if username is not None:
+            user.username = username
+            user.save(update_fields=["username"])
+        if email_changed:
+            user_email_set(user=user, email=email, keep_session=session and session.session_id)
     return user
+
+
+def user_email_set(*, user: User, email: str, keep_session: str | None = None) -> None:
+    """Give `user` a new email, the one rule of the API and the admin: the address is left
+    unverified (with REQUIRE_EMAIL_VERIFICATION a link is mailed to it) and every session but
+    `keep_session` (the session that asked) ends. Raise ValidationError if the email is taken.
+    """
+    user.email = email
+    user.email_verified_at = None
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified_at"])
+            sessions_end(user_id=user.pk, keep_session=keep_session)
+    except IntegrityError as e:
+        raise ValidationError({"email": [EMAIL_TAKEN]}) from e
+    if settings.REQUIRE_EMAIL_VERIFICATION:
+        _email_verification_mail(user=user, send=True)
+
+
+def _recent_authentication_check(
+    *, user: User, session: AccessTokenClaims | None, current_password: str | None
+) -> None:
+    """Pass if `current_password` is right, or, without one, if `session` proved the password
+    within REAUTHENTICATION_WINDOW (read now, so an admin change applies at once) and still
+    has a live refresh token (a session that logged out proves nothing)."""
+    if current_password is not None:
+        _current_password_check(user=user, current_password=current_password)
+        return
+    if session is None:
+        raise ValidationError({"current_password": [REAUTHENTICATION_REQUIRED]})
+    now = timezone.now()
+    window = timedelta(seconds=config.REAUTHENTICATION_WINDOW)
+    recent = now - session.authenticated_at <= window and (
+        RefreshToken.objects.filter(
+            user_id=user.pk, family=session.session_id, revoked_at__isnull=True, expires_at__gt=now
+        ).exists()
+    )
+    if not recent:
+        raise ValidationError({"current_password": [REAUTHENTICATION_REQUIRED]})
 
 
 def user_authenticate(*, email: str, password: str) -> User:
@@ -160,7 +191,9 @@ def user_delete(*, user: User, current_password: str) -> None:
 # verification itself or the email), which is what makes it single-use.
 
 WRONG_CURRENT_PASSWORD = "Current password is incorrect."  # noqa: S105 (a message)
-CURRENT_PASSWORD_REQUIRED = "Current password is required to change the email."  # noqa: S105
+REAUTHENTICATION_REQUIRED = (
+    "Changing the email needs a recent sign-in: sign in again or give current_password."
+)
 LINK_INVALID = "The link is invalid, has already been used or has expired."
 
 
@@ -280,9 +313,17 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     _current_password_check(user=user, current_password=current_password)
     _new_password_validate(user=user, new_password=new_password)
     with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])  # revokes every refresh token (User.save)
+        user_password_set(user=user, password=new_password)
         return token_pair_issue(user_id=user.pk)
+
+
+def user_password_set(*, user: User, password: str) -> None:
+    """Set and save `user`'s password and end every session: the one rule of every path that
+    changes a password (the API, a reset link, the admin)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        sessions_end(user_id=user.pk)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -306,12 +347,10 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """
     user = _link_user_lock(uid=uid, token=token, generator=default_token_generator)
     _new_password_validate(user=user, new_password=new_password)
-    user.set_password(new_password)
-    fields = ["password"]
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
-        fields.append("email_verified_at")
-    user.save(update_fields=fields)  # revokes every refresh token (User.save)
+        user.save(update_fields=["email_verified_at"])
+    user_password_set(user=user, password=new_password)
     return user
 
 
@@ -339,39 +378,81 @@ def email_verification_request(*, email: str) -> None:
 
 
 def refresh_token_issue(
-    *, user_id: int, family: uuid.UUID | None = None, now: datetime | None = None
+    *, user_id: int, family: uuid.UUID, authenticated_at: datetime, now: datetime | None = None
 ) -> uuid.UUID:
-    """Store a new refresh token for `user_id` and return it: the only time it is visible.
-
-    `family` is the family of the token being rotated, or None to start one (a login). The
-    lifetime is read from constance now, so an admin change applies to the next token.
-    """
+    """Store a new refresh token of `family` for `user_id` and return it: the only time it is
+    visible. The lifetime is read from constance now, so an admin change applies to the next
+    token."""
     now = now or timezone.now()
     token = uuid.uuid4()
     RefreshToken.objects.create(
         digest=refresh_token_digest(token=token),
         user_id=user_id,
-        family=family or uuid.uuid4(),
+        family=family,
         issued_at=now,
         expires_at=now + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME),
+        authenticated_at=authenticated_at,
     )
     return token
 
 
-def access_token_issue(*, user_id: int) -> str:
-    """Return a new access token for `user_id`, with the lifetime constance holds now."""
-    return access_token_encode(
-        user_id=user_id, lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME)
-    )
-
-
 @transaction.atomic
-def token_pair_issue(*, user_id: int, family: uuid.UUID | None = None) -> TokenPair:
-    """Return a new access token and a new stored refresh token for `user_id`."""
-    refresh_token = refresh_token_issue(user_id=user_id, family=family)
-    return TokenPair(
-        access_token=access_token_issue(user_id=user_id), refresh_token=str(refresh_token)
+def token_pair_issue(
+    *,
+    user_id: int,
+    family: uuid.UUID | None = None,
+    authenticated_at: datetime | None = None,
+) -> TokenPair:
+    """Return a new access token and a new stored refresh token for `user_id`.
+
+    `family` and `authenticated_at` are those of the token being rotated; None starts a new
+    session (a new family) whose password was proved now. The access token names the session
+    (`sid`) and that time (`auth_time`), with the lifetime constance holds now.
+    """
+    family = family or uuid.uuid4()
+    authenticated_at = authenticated_at or timezone.now()
+    refresh_token = refresh_token_issue(
+        user_id=user_id, family=family, authenticated_at=authenticated_at
     )
+    access_token = access_token_encode(
+        user_id=user_id,
+        session_id=str(family),
+        authenticated_at=authenticated_at,
+        lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+    )
+    return TokenPair(access_token=access_token, refresh_token=str(refresh_token))
+
+
+def session_start(*, user: User) -> TokenPair:
+    """Start a session for `user`, who has just proved the password: return its first pair.
+
+    Raise InvalidCredentialsError if every session of the user ended (a password or email
+    change, logout everywhere) after `user` was read: the password this login proved may be
+    the old one, so no session may outlive that change. Checked under the user's row lock,
+    which sessions_end holds while it bumps the generation.
+    """
+    with transaction.atomic():
+        if user_lock(user_id=user.pk) != user.session_generation:
+            raise InvalidCredentialsError(InvalidCredentialsError.message)
+        return token_pair_issue(user_id=user.pk)
+
+
+def sessions_end(*, user_id: int, keep_session: str | None = None) -> int:
+    """End every session of the user but `keep_session` (a family id): revoke their refresh
+    tokens, and bump the session generation so that no login in flight starts one after
+    (session_start). Return how many tokens were active.
+
+    The user's row is locked first, as refresh_token_rotate locks it: under READ COMMITTED
+    this UPDATE could otherwise miss a token that a rotation in flight inserts.
+    """
+    with transaction.atomic():
+        user_lock(user_id=user_id)
+        User.objects.filter(pk=user_id).update(session_generation=F("session_generation") + 1)
+        tokens = RefreshToken.objects.filter(user_id=user_id)
+        if keep_session is not None:
+            tokens = tokens.exclude(family=keep_session)
+        tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
+        return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
@@ -396,14 +477,24 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
         claimed = presented.filter(revoked_at__isnull=True).update(
             revoked_at=now, reusable_until=now + timedelta(seconds=grace) if grace else None
         )
-        if not claimed:
+        if claimed:
+            # Only the token rotated last keeps a grace: an older one must not fork the family.
+            stored = RefreshToken.objects.select_related("user").get(digest=digest)
+            RefreshToken.objects.filter(family=stored.family, reusable_until__isnull=False).exclude(
+                digest=digest
+            ).update(reusable_until=None)
+        else:
             claimed = presented.filter(reusable_until__gt=now).update(reusable_until=None)
             if claimed:
                 logger.info("Refresh token reused within the grace period: user %s.", owner_id)
+                stored = RefreshToken.objects.select_related("user").get(digest=digest)
         if claimed:
-            stored = RefreshToken.objects.select_related("user").get(digest=digest)
             if stored.user.is_active:
-                return token_pair_issue(user_id=stored.user_id, family=stored.family)
+                return token_pair_issue(
+                    user_id=stored.user_id,
+                    family=stored.family,
+                    authenticated_at=stored.authenticated_at,
+                )
             rejection = RefreshTokenError("User is inactive.")
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now)
@@ -447,23 +538,33 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
     """Revoke `token` (logout) and return how many tokens were revoked.
 
     Idempotent in the sense of RFC 7009 2.2: an unknown, expired or already revoked token is
-    not an error. With `all_sessions`, an active token also revokes every other active token
-    of its user (logout everywhere, User.sessions_end); a stale token cannot do that.
+    not an error. A revoked token ends its whole family, as a refresh replay would: a rotated
+    token is how a client that lost track of its newest one still logs out. With
+    `all_sessions`, a live token also ends every other session of its user (sessions_end); a
+    stale token cannot do that.
     """
     digest = refresh_token_digest(token=token)
     now = timezone.now()
-    presented = RefreshToken.objects.filter(digest=digest).values("user_id", "family").first()
+    presented = (
+        RefreshToken.objects.filter(digest=digest)
+        .values("user_id", "family", "revoked_at", "expires_at")
+        .first()
+    )
     if presented is None:
         return 0
     user_lock(user_id=presented["user_id"])
-    revoked = RefreshToken.objects.filter(
-        digest=digest, revoked_at__isnull=True, expires_at__gt=now
-    ).update(revoked_at=now)
-    if revoked:
-        _family_grace_end(family=presented["family"])
+    _family_grace_end(family=presented["family"])
+    live = RefreshToken.objects.filter(digest=digest, revoked_at__isnull=True, expires_at__gt=now)
+    if live.update(revoked_at=now):
+        revoked = 1
         if all_sessions:
-            revoked += User.objects.get(pk=presented["user_id"]).sessions_end()
-    return revoked
+            revoked += sessions_end(user_id=presented["user_id"])
+        return revoked
+    if presented["revoked_at"] is None:
+        return 0  # expired: its family lives on through newer tokens, if any
+    return RefreshToken.objects.filter(family=presented["family"], revoked_at__isnull=True).update(
+        revoked_at=now
+    )
 
 
 @transaction.atomic

@@ -32,10 +32,12 @@ class TokenKeyError(ValueError):
 
 @dataclass(frozen=True)
 class AccessTokenClaims:
-    """The verified claims of an access token."""
+    """The verified claims of an access token: whose it is, and of which session."""
 
     user_id: int
     jti: str
+    session_id: str  # `sid`: the refresh-token family the token was issued in
+    authenticated_at: datetime  # `auth_time`: when that session last proved the password
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -131,8 +133,11 @@ def jwks_public(keys: Mapping[str, jwt.PyJWK]) -> dict:
 # --- tokens --------------------------------------------------------------------------------------
 
 
-def access_token_encode(*, user_id: int, lifetime: timedelta) -> str:
-    """Return a signed access token for `user_id`, valid for `lifetime` from now."""
+def access_token_encode(
+    *, user_id: int, session_id: str, authenticated_at: datetime, lifetime: timedelta
+) -> str:
+    """Return a signed access token for `user_id` in session `session_id`, whose password was
+    last proved at `authenticated_at`, valid for `lifetime` from now."""
     issued_at = int(datetime.now(UTC).timestamp())
     payload = {
         "sub": str(user_id),
@@ -142,6 +147,8 @@ def access_token_encode(*, user_id: int, lifetime: timedelta) -> str:
         "iss": settings.JWT_ISSUER,
         "aud": settings.JWT_AUDIENCE,
         "token_type": ACCESS_TOKEN_TYPE,
+        "sid": session_id,
+        "auth_time": min(int(authenticated_at.timestamp()), issued_at),
     }
     if settings.JWT_ALGORITHM == EDDSA:
         key = settings.JWT_SIGNING_KEY
@@ -161,4 +168,9 @@ def access_token_decode(token: str) -> AccessTokenClaims:
         audience=settings.JWT_AUDIENCE,
         leeway=settings.JWT_LEEWAY,
     )
-    return AccessTokenClaims(user_id=user_id, jti=claims["jti"])
+    return AccessTokenClaims(
+        user_id=user_id,
+        jti=claims["jti"],
+        session_id=claims["sid"],
+        authenticated_at=datetime.fromtimestamp(claims["auth_time"], UTC),
+    )

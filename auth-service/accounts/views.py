@@ -115,6 +115,7 @@ class LoginView(NoStoreMixin, PublicAPIView):
         data.is_valid(raise_exception=True)
         try:
             user = services.user_authenticate(**data.validated_data)
+            pair = services.session_start(user=user)
         except services.InvalidCredentialsError as e:
             for throttle in self.get_throttles():
                 if isinstance(throttle, LoginFailureThrottle):
@@ -122,7 +123,6 @@ class LoginView(NoStoreMixin, PublicAPIView):
             raise Unauthorized(str(e)) from e
         except services.EmailNotVerifiedError as e:
             raise PermissionDenied(str(e)) from e
-        pair = services.token_pair_issue(user_id=user.pk)
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -191,16 +191,18 @@ ME_UPDATE = {
     "summary": "Change the current user's username and/or email",
     "description": (
         "Only `username` and `email` are writable; absent fields stay unchanged. Changing the "
-        "email (the login) needs `current_password` and ends every session: every refresh "
-        "token of the user is revoked, this client's too."
+        "email (the login) needs a recent sign-in: within `REAUTHENTICATION_WINDOW` (default "
+        "300 s) of this session's login or password change the access token alone will do; "
+        "later, give `current_password`. The change ends every other session (their refresh "
+        "tokens are revoked) and keeps this one."
     ),
     "request": serializers.UserUpdateInputSerializer,
     "responses": {
         200: serializers.UserSerializer,
         400: openapi.field_errors_response(
             "Invalid, too long or already registered email, too long username, or an email "
-            "change without the right `current_password`.",
-            {"current_password": [services.CURRENT_PASSWORD_REQUIRED]},
+            "change outside the window without the right `current_password`.",
+            {"current_password": [services.REAUTHENTICATION_REQUIRED]},
         ),
         401: openapi.BAD_ACCESS_TOKEN,
         429: openapi.THROTTLED,
@@ -218,23 +220,24 @@ class MeView(NoStoreMixin, APIView):
     schema = openapi.BodyOnDeleteAutoSchema()
 
     def get_throttles(self) -> list:
-        # Every request that checks the current password counts: no guessing it through
-        # an email change either.
-        checks_password = self.request.method == "DELETE" or (
+        # Every request that checks the current password or may change the email counts: no
+        # guessing the password, nor probing which emails are registered, through /api/me/.
+        sensitive = self.request.method == "DELETE" or (
             self.request.method in ("PUT", "PATCH")
             and hasattr(self.request.data, "get")
-            and self.request.data.get("current_password") is not None
+            and (
+                self.request.data.get("current_password") is not None
+                or self.request.data.get("email") is not None
+            )
         )
-        if checks_password:
+        if sensitive:
             return [CurrentPasswordThrottle()]
         return super().get_throttles()
 
     def _update(self, request: Request) -> Response:
-        data = serializers.UserUpdateInputSerializer(
-            data=request.data, context={"user": request.user}
-        )
+        data = serializers.UserUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **data.validated_data)
+        user = services.user_update(user=request.user, session=request.auth, **data.validated_data)
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(

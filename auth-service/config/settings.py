@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.token_contract import ACCESS_TOKEN_LIFETIME_MAX
 from accounts.tokens import (
     PLACEHOLDER_PREFIX,
     TokenKeyError,
@@ -267,13 +268,17 @@ else:
 CONSTANCE_ADDITIONAL_FIELDS = {
     "access_token_lifetime": [
         "django.forms.IntegerField",
-        {"min_value": 1, "max_value": 24 * 60 * 60},
+        {"min_value": 1, "max_value": ACCESS_TOKEN_LIFETIME_MAX},
     ],
     "refresh_token_lifetime": [
         "django.forms.IntegerField",
         {"min_value": 60, "max_value": 365 * 24 * 60 * 60},
     ],
     "refresh_token_reuse_grace": ["django.forms.IntegerField", {"min_value": 0, "max_value": 60}],
+    "reauthentication_window": [
+        "django.forms.IntegerField",
+        {"min_value": 0, "max_value": 24 * 60 * 60},
+    ],
 }
 CONSTANCE_CONFIG = {
     "ACCESS_TOKEN_LIFETIME": (
@@ -297,6 +302,15 @@ CONSTANCE_CONFIG = {
         "never; any reuse revokes the family. Applies to tokens rotated from now on.",
         "refresh_token_reuse_grace",
     ),
+    # GitHub's "sudo mode", OpenID Connect's auth_time/max_age: a sensitive change right after
+    # a sign-in needs no password again, so the brief's PUT /api/me/ {"email"} works as shown.
+    "REAUTHENTICATION_WINDOW": (
+        300,
+        "Seconds, 0 to 86400, after a session's last sign-in (login or password change; a "
+        "refresh does not renew it) during which its access token alone may change the "
+        "email. Later, the change needs current_password. 0: always needs it.",
+        "reauthentication_window",
+    ),
 }
 CONSTANCE_CONFIG_FIELDSETS = {
     "Token lifetimes": (
@@ -304,6 +318,7 @@ CONSTANCE_CONFIG_FIELDSETS = {
         "REFRESH_TOKEN_LIFETIME",
         "REFRESH_TOKEN_REUSE_GRACE",
     ),
+    "Sensitive changes": ("REAUTHENTICATION_WINDOW",),
 }
 
 # --- Mail and the account lifecycle (password reset, email verification) ----------------------

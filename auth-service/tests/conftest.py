@@ -9,6 +9,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -21,6 +22,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from accounts.tokens import access_token_encode
 
 PASSWORD = "Str0ng-Passw0rd!"
 FULL_STACK = os.environ.get("REQUIRE_FULL_STACK") == "1"
@@ -116,8 +118,10 @@ def claims(user_id: int, **overrides) -> dict:
         "iss": django_settings.JWT_ISSUER,
         "aud": django_settings.JWT_AUDIENCE,
         "token_type": "access",
+        "sid": str(uuid.uuid4()),
     }
     payload.update(overrides)
+    payload.setdefault("auth_time", payload["iat"])
     return {key: value for key, value in payload.items() if value is not None}
 
 
@@ -178,6 +182,16 @@ def hs256_keyed_with_public_key(payload: dict) -> str:
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
+
+
+def issued(user_id: int, *, lifetime: int = 30, session_id: str = "session-1") -> str:
+    """An access token as the auth service issues it, in a session signed in just now."""
+    return access_token_encode(
+        user_id=user_id,
+        session_id=session_id,
+        authenticated_at=datetime.now(UTC),
+        lifetime=timedelta(seconds=lifetime),
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from constance import config
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import RefreshToken, User
@@ -103,6 +104,44 @@ def test_revoke_action_revokes_the_selected_tokens(admin_client, user, pair):
     assert RefreshToken.objects.filter(revoked_at__isnull=False).get() == selected
 
 
+def change_user(admin_client, user: User, **changes):
+    """Submit the admin's change form of `user` with `changes` over its current values."""
+    form = admin_client.get(f"/admin/accounts/user/{user.pk}/change/").context["adminform"].form
+    # Groups and permissions left out: the fixture's users have none.
+    data = {
+        name: value
+        for name, value in {**form.initial, **changes}.items()
+        if name in form.fields
+        and name not in ("groups", "user_permissions")
+        and value is not None
+        and not form.fields[name].disabled
+    }
+    return admin_client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+
+
+def test_an_email_changed_in_the_admin_ends_every_session_and_awaits_verification(
+    admin_client, user, pair
+):
+    User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
+
+    response = change_user(admin_client, user, email="moved@example.com")
+
+    assert response.status_code == 302
+    changed = User.objects.get(pk=user.pk)
+    assert (changed.email, changed.email_verified_at) == ("moved@example.com", None)
+    assert RefreshToken.objects.get(user=user).revoked_at is not None
+
+
+def test_a_password_set_in_the_admin_ends_every_session(admin_client, user, pair):
+    response = admin_client.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": "An0ther-passphrase", "password2": "An0ther-passphrase"},
+    )
+
+    assert response.status_code == 302
+    assert RefreshToken.objects.get(user=user).revoked_at is not None
+
+
 def test_constance_page_shows_both_lifetimes(admin_client):
     response = admin_client.get("/admin/constance/config/")
 
@@ -120,6 +159,7 @@ def submit_lifetimes(admin_client, access: str, refresh: str):
             "ACCESS_TOKEN_LIFETIME": access,
             "REFRESH_TOKEN_LIFETIME": refresh,
             "REFRESH_TOKEN_REUSE_GRACE": "0",
+            "REAUTHENTICATION_WINDOW": "300",
         },
     )
 

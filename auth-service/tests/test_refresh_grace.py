@@ -71,6 +71,19 @@ def test_after_the_grace_the_reuse_revokes_the_family(pair, grace):
     assert stored(first.refresh_token).revoked_at is not None
 
 
+def test_only_the_token_rotated_last_keeps_a_grace(pair, grace):
+    # The review's repro: T0 -> T1 -> T2, then T0 and T1 replayed within the grace: 3 live
+    # tokens and no family revoked.
+    first = rotate(pair.refresh_token)
+    rotate(first.refresh_token)
+
+    with pytest.raises(services.RefreshTokenError, match="revoked"):
+        rotate(pair.refresh_token)
+
+    family = stored(pair.refresh_token).family
+    assert not RefreshToken.objects.filter(family=family, revoked_at__isnull=True).exists()
+
+
 def test_a_logout_of_the_new_token_ends_the_grace_of_the_rotated_one(pair, grace):
     first = rotate(pair.refresh_token)
     services.refresh_token_revoke(token=uuid.UUID(first.refresh_token))

@@ -82,9 +82,8 @@ def test_login_with_a_wrong_password_runs_the_hasher_as_often(counting_hasher):
     assert counting_hasher.calls == 1
 
 
-def test_password_change_revokes_every_refresh_token_of_the_user(user, pair):
-    user.set_password("An0ther-long-passphrase")
-    user.save()
+def test_a_new_password_revokes_every_refresh_token_of_the_user(user, pair):
+    services.user_password_set(user=user, password="An0ther-long-passphrase")
 
     with pytest.raises(services.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
@@ -266,6 +265,7 @@ def test_refresh_query_count_does_not_grow_with_the_table(user, other_user):
             family=uuid.uuid4(),
             issued_at=now,
             expires_at=now + timedelta(days=1),
+            authenticated_at=now,
         )
         for n in range(500)
     )
@@ -334,6 +334,67 @@ def test_revoke_all_revokes_every_active_token_of_the_user(user, pair):
 
     assert revoked == 4
     assert not RefreshToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def test_a_logout_with_a_rotated_token_ends_its_family(pair):
+    # The review's repro: after T0 -> T1, a logout with T0 revoked nothing and T1 lived on.
+    newest = services.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
+
+    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+
+    assert stored(newest.refresh_token).revoked_at is not None
+
+
+# --- sessions: tokens name theirs, and credential changes end them ---------------------------
+
+
+def unverified_claims(access_token: str) -> dict:
+    return jwt.decode(access_token, options={"verify_signature": False})
+
+
+def test_a_pair_names_its_session_and_when_it_signed_in(pair):
+    token = stored(pair.refresh_token)
+    access = unverified_claims(pair.access_token)
+
+    assert access["sid"] == str(token.family)
+    assert access["auth_time"] == int(token.authenticated_at.timestamp())
+
+
+def test_a_refresh_keeps_the_sign_in_time_of_its_session(pair):
+    with time_machine.travel(timedelta(minutes=10)):
+        rotated = services.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
+
+    assert (
+        unverified_claims(rotated.access_token)["auth_time"]
+        == (unverified_claims(pair.access_token)["auth_time"])
+    )
+
+
+def test_a_login_that_read_the_user_before_a_password_change_starts_no_session(user):
+    # The review's race, in its worst order: the login checked the old password, then the
+    # owner changed it, then the login issued its pair.
+    in_flight = services.user_authenticate(email=user.email, password=PASSWORD)
+    services.user_password_set(user=User.objects.get(pk=user.pk), password="An0ther-passphrase")
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.session_start(user=in_flight)
+
+    assert not RefreshToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def test_a_login_that_read_the_user_before_logout_everywhere_starts_no_session(user, pair):
+    in_flight = services.user_authenticate(email=user.email, password=PASSWORD)
+    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+
+    with pytest.raises(services.InvalidCredentialsError):
+        services.session_start(user=in_flight)
+
+
+def test_a_login_after_a_password_change_starts_a_session(user):
+    services.user_password_set(user=user, password="An0ther-passphrase")
+    current = services.user_authenticate(email=user.email, password="An0ther-passphrase")
+
+    assert services.session_start(user=current).refresh_token
 
 
 # --- clean-up --------------------------------------------------------------------------------

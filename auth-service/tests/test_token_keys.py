@@ -1,7 +1,6 @@
 """accounts/tokens.py with EdDSA: keys chosen by kid, rotation, and the key settings' checks."""
 
 import json
-from datetime import timedelta
 
 import jwt
 import pytest
@@ -13,12 +12,11 @@ from accounts.token_contract import AccessTokenError
 from accounts.tokens import (
     TokenKeyError,
     access_token_decode,
-    access_token_encode,
     jwks_public,
     signing_key_load,
     verifying_keys_load,
 )
-from tests.conftest import claims, sign
+from tests.conftest import claims, issued, sign
 
 
 def private_jwk(kid: str) -> dict:
@@ -34,7 +32,7 @@ def jwks_text(*keys: dict) -> str:
 
 
 def test_issued_token_header_names_the_active_key():
-    token = access_token_encode(user_id=7, lifetime=timedelta(seconds=30))
+    token = issued(7)
 
     assert jwt.get_unverified_header(token) == {"alg": "EdDSA", "kid": "test-key-1", "typ": "JWT"}
 
@@ -84,7 +82,7 @@ def test_jwks_lists_public_keys_only():
 
 
 def test_a_published_key_verifies_a_token_as_any_jose_library_would():
-    token = access_token_encode(user_id=3, lifetime=timedelta(seconds=30))
+    token = issued(3)
     key = jwt.PyJWKSet.from_dict(jwks_public(settings.JWT_VERIFYING_KEYS))["test-key-1"]
 
     payload = jwt.decode(token, key, algorithms=["EdDSA"], audience=settings.JWT_AUDIENCE)

@@ -10,11 +10,15 @@ import time_machine
 from django.conf import settings
 
 from accounts.token_contract import REQUIRED_CLAIMS, AccessTokenError
-from accounts.tokens import (
-    access_token_decode,
-    access_token_encode as encode,
+from accounts.tokens import access_token_decode
+from tests.conftest import (
+    another_key,
+    claims,
+    hs256_keyed_with_public_key,
+    issued,
+    sign,
+    unsigned,
 )
-from tests.conftest import another_key, claims, hs256_keyed_with_public_key, sign, unsigned
 
 # Every test here runs in both signing modes, EdDSA and HS256.
 pytestmark = pytest.mark.usefixtures("jwt_mode")
@@ -25,7 +29,7 @@ def decode_unverified(token: str) -> dict:
 
 
 def test_issued_token_carries_every_required_claim():
-    payload = decode_unverified(encode(user_id=7, lifetime=timedelta(seconds=30)))
+    payload = decode_unverified(issued(7))
 
     assert set(payload) == set(REQUIRED_CLAIMS)
     assert payload["sub"] == "7"
@@ -35,20 +39,20 @@ def test_issued_token_carries_every_required_claim():
 
 
 def test_issued_token_expires_after_its_lifetime():
-    payload = decode_unverified(encode(user_id=7, lifetime=timedelta(seconds=45)))
+    payload = decode_unverified(issued(7, lifetime=45))
 
     assert payload["exp"] - payload["iat"] == 45
 
 
 def test_issued_token_header_names_the_configured_algorithm():
-    token = encode(user_id=7, lifetime=timedelta(seconds=30))
+    token = issued(7)
 
     assert jwt.get_unverified_header(token)["alg"] == settings.JWT_ALGORITHM
 
 
 def test_each_issued_token_has_its_own_jti():
-    first = decode_unverified(encode(user_id=7, lifetime=timedelta(seconds=30)))
-    second = decode_unverified(encode(user_id=7, lifetime=timedelta(seconds=30)))
+    first = decode_unverified(issued(7))
+    second = decode_unverified(issued(7))
 
     assert first["jti"] != second["jti"]
 
@@ -66,14 +70,14 @@ def test_verification_makes_no_database_query(django_assert_num_queries):
 
 
 def test_token_is_still_accepted_within_the_leeway_after_expiry():
-    token = encode(user_id=1, lifetime=timedelta(seconds=30))
+    token = issued(1)
 
     with time_machine.travel(timedelta(seconds=30 + settings.JWT_LEEWAY - 1)):
         assert access_token_decode(token).user_id == 1
 
 
 def test_expired_token_is_refused():
-    token = encode(user_id=1, lifetime=timedelta(seconds=30))
+    token = issued(1)
 
     with (
         time_machine.travel(timedelta(seconds=30 + settings.JWT_LEEWAY + 1)),

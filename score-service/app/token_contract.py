@@ -30,8 +30,14 @@ from typing import Generic, TypeVar
 import jwt
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
-# RFC 7519 4.1 registered claims plus our type; a token lacking any of them is refused.
-REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type")
+# RFC 7519 4.1 registered claims, OpenID Connect's `sid` (the session: the refresh-token
+# family the token was issued in) and `auth_time` (when that session last proved the password),
+# plus our type; a token lacking any of them is refused.
+REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type", "sid", "auth_time")
+# The longest lifetime (exp - iat) a verifier accepts, whatever the issuer's settings say: the
+# admin's own maximum, so that a lifetime written past the admin (straight into Redis, say)
+# yields no token that anyone accepts.
+ACCESS_TOKEN_LIFETIME_MAX = 24 * 60 * 60
 EDDSA = "EdDSA"
 # What every secret and key of .env.example starts with until `make env` replaces it: both
 # services refuse it (scripts/stack.py, which runs before any virtualenv, has its own copy).
@@ -96,7 +102,9 @@ def access_token_verify(
     an HS256 token keyed with a public key are refused); with EdDSA the key is the public
     key its `kid` names (RFC 7515 4.1.4), with HS* the shared secret. Every claim is
     required; `iss`, `aud` (a string, not a list), `exp`, `iat` and `nbf` are checked with
-    `leeway` seconds of clock skew; then the type and `sub`.
+    `leeway` seconds of clock skew; then the type, `sub`, the lifetime (`exp - iat` at most
+    ACCESS_TOKEN_LIFETIME_MAX), `sid` (a non-empty string) and `auth_time` (an integer, not
+    after `iat`).
     """
     try:
         key: jwt.PyJWK | str | None = secret
@@ -119,7 +127,17 @@ def access_token_verify(
     except jwt.InvalidTokenError as e:
         raise AccessTokenError(INVALID) from e
     user_id = subject_user_id(claims["sub"])
-    if claims["token_type"] != ACCESS_TOKEN_TYPE or user_id is None:
+    auth_time = claims["auth_time"]
+    if (
+        claims["token_type"] != ACCESS_TOKEN_TYPE
+        or user_id is None
+        or claims["exp"] - claims["iat"] > ACCESS_TOKEN_LIFETIME_MAX
+        or not isinstance(claims["sid"], str)
+        or not claims["sid"]
+        or not isinstance(auth_time, int)
+        or isinstance(auth_time, bool)
+        or auth_time > claims["iat"]
+    ):
         raise AccessTokenError(INVALID)
     return user_id, claims
 

@@ -106,8 +106,10 @@ def make_token(settings):
             "iss": "auth-service",
             "aud": "game-platform",
             "token_type": "access",
+            "sid": str(uuid.uuid4()),
         }
         claims.update(overrides)
+        claims.setdefault("auth_time", claims["iat"])
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
