@@ -1,5 +1,6 @@
-"""Every session ends, even against a concurrent refresh: real threads on PostgreSQL."""
+"""Every session ends, even against a concurrent refresh or login: real threads on PostgreSQL."""
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,31 @@ def _password_reset(user: User, other_session: str) -> None:
     )
 
 
+def _race(*runs: Callable[[], None]) -> None:
+    """Run each of `runs` in its own thread, all released at once; each closes its own
+    database connection."""
+    barrier = threading.Barrier(len(runs))
+
+    def run(body: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            body()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(body,)) for body in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _live(pairs: list[services.TokenPair]) -> int:
+    """How many of `pairs` still have an active refresh token."""
+    digests = [services.refresh_token_digest(token=uuid.UUID(p.refresh_token)) for p in pairs]
+    return RefreshToken.objects.filter(digest__in=digests, revoked_at=None).count()
+
+
 def _survivors(end_sessions: Callable[[User, str], None]) -> int:
     """Run TRIALS races of a refresh against `end_sessions`; return how many pairs the
     refresh got whose refresh token is still active afterwards."""
@@ -44,33 +70,17 @@ def _survivors(end_sessions: Callable[[User, str], None]) -> int:
         user = services.user_create(email=f"racer{trial}@example.com", password=PASSWORD)
         session_a = services.token_pair_issue(user_id=user.pk).refresh_token
         session_b = services.token_pair_issue(user_id=user.pk).refresh_token
-        barrier = threading.Barrier(2)
         refreshed: list[services.TokenPair] = []
 
-        def refresh(token: str = session_a, barrier=barrier, refreshed=refreshed) -> None:
-            try:
-                barrier.wait()
+        def refresh(token: str = session_a, refreshed=refreshed) -> None:
+            with contextlib.suppress(services.RefreshTokenError):
                 refreshed.append(services.refresh_token_rotate(token=uuid.UUID(token)))
-            except services.RefreshTokenError:
-                pass
-            finally:
-                connection.close()
 
-        def end(user: User = user, token: str = session_b, barrier=barrier) -> None:
-            try:
-                barrier.wait()
-                end_sessions(User.objects.get(pk=user.pk), token)
-            finally:
-                connection.close()
+        def end(user: User = user, token: str = session_b) -> None:
+            end_sessions(User.objects.get(pk=user.pk), token)
 
-        threads = [threading.Thread(target=refresh), threading.Thread(target=end)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for pair in refreshed:
-            digest = services.refresh_token_digest(token=uuid.UUID(pair.refresh_token))
-            survivors += RefreshToken.objects.filter(digest=digest, revoked_at=None).count()
+        _race(refresh, end)
+        survivors += _live(refreshed)
     return survivors
 
 
@@ -84,3 +94,24 @@ def test_password_change_leaves_no_token_from_a_concurrent_refresh():
 
 def test_password_reset_leaves_no_token_from_a_concurrent_refresh():
     assert _survivors(_password_reset) == 0
+
+
+def test_a_login_racing_a_password_change_leaves_no_live_session():
+    survivors = 0
+    for trial in range(TRIALS):
+        user = services.user_create(email=f"login-racer{trial}@example.com", password=PASSWORD)
+        logged_in: list[services.TokenPair] = []
+
+        def log_in(email: str = user.email, logged_in=logged_in) -> None:
+            try:
+                found = services.user_authenticate(email=email, password=PASSWORD)
+                logged_in.append(services.session_start(user=found))
+            except services.InvalidCredentialsError:
+                pass
+
+        def change(user: User = user) -> None:
+            _password_change(User.objects.get(pk=user.pk), "")
+
+        _race(log_in, change)
+        survivors += _live(logged_in)
+    assert survivors == 0
