@@ -264,6 +264,7 @@ def test_a_lifetime_change_in_the_admin_is_a_503_while_redis_is_down(client, dep
                 "ACCESS_TOKEN_LIFETIME": "60",
                 "REFRESH_TOKEN_LIFETIME": "86400",
                 "REFRESH_TOKEN_REUSE_GRACE": "0",
+                "REAUTHENTICATION_WINDOW": "300",
             },
             headers={"Referer": f"{client.base_url}/admin/constance/config/"},
         )

@@ -253,7 +253,11 @@ def rotation(stack, tmp_path) -> Iterator:
     restart("auth", "score")
 
 
-def test_rotation_overlaps_the_keys_then_retires_the_old_one(stack, gateway, login, rotation):
+def test_rotation_overlaps_the_keys_then_retires_the_old_one(
+    stack, gateway, login, rotation, access_lifetime
+):
+    # Each step restarts the services: on a busy machine that outlasts the default 30 s.
+    access_lifetime(300)
     both = Mode("EdDSA", stack, gateway)
     old_token = login()["access_token"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
