@@ -12,8 +12,8 @@ from django.contrib.auth.forms import (
 )
 from django.core.exceptions import ValidationError
 
-from accounts import services
 from accounts.models import RefreshToken, User
+from accounts.services import sessions, users
 from accounts.throttles import LoginAccountAddressThrottle, LoginAccountThrottle
 
 ADMIN_LOGIN_THROTTLED = "Too many failed logins for this account. Try again in %(seconds)d seconds."
@@ -60,12 +60,12 @@ class UserChangeAdminForm(UserChangeForm):
 
 class PasswordChangeAdminForm(AdminPasswordChangeForm):
     """The admin's password form: a new (or unusable) password ends every session, as in the
-    API (services.sessions_end)."""
+    API (sessions.sessions_end)."""
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=commit)
         if commit:
-            services.sessions_end(user_id=user.pk)
+            sessions.sessions_end(user_id=user.pk)
         return user
 
 
@@ -102,7 +102,7 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and "email" in form.changed_data:
             # The API's rule for a new email: unverified, and every session ends.
-            services.user_email_set(user=obj, email=obj.email)
+            users.user_email_set(user=obj, email=obj.email)
 
 
 @admin.register(RefreshToken)
@@ -124,7 +124,7 @@ class RefreshTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected refresh tokens", permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
-        revoked = services.refresh_tokens_revoke(
+        revoked = sessions.refresh_tokens_revoke(
             token_ids=list(queryset.values_list("pk", flat=True))
         )
         self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)

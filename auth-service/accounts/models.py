@@ -8,6 +8,8 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.errors import EMAIL_TAKEN
+
 
 def email_normalize(email: str) -> str:
     """Return the one form of `email` that the throttles, lookups, constraint and storage see.
@@ -88,8 +90,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         "cleared when the email changes. Required to log in with REQUIRE_EMAIL_VERIFICATION.",
     )
 
-    # Bumped whenever every session of the user ends (services.sessions_end): a login that read
-    # the user before then may not start a session after (services.session_start).
+    # Bumped whenever every session of the user ends (services.sessions.sessions_end): a login
+    # that read the user before then may not start one after (services.sessions.session_start).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
@@ -103,7 +105,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
-                violation_error_message="A user with this email already exists.",
+                violation_error_message=EMAIL_TAKEN,
             ),
         ]
 

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from accounts.errors import EMAIL_TAKEN
 from accounts.models import User
-from accounts.services import EMAIL_TAKEN
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length

@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts import schema as openapi, serializers, services, tokens
+from accounts import errors, schema as openapi, serializers, tokens
 from accounts.exceptions import Unauthorized
+from accounts.services import links, sessions, users
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
@@ -68,7 +69,7 @@ class RegisterView(NoStoreMixin, PublicAPIView):
             400: openapi.field_errors_response(
                 "Invalid or already registered email (case-insensitive), or a password that "
                 "fails the password validators.",
-                {"email": ["A user with this email already exists."]},
+                {"email": [errors.EMAIL_TAKEN]},
             ),
             429: openapi.THROTTLED,
         },
@@ -76,7 +77,7 @@ class RegisterView(NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_create(**data.validated_data)
+        user = users.user_create(**data.validated_data)
         return Response(
             serializers.RegisterOutputSerializer(user).data, status=status.HTTP_201_CREATED
         )
@@ -100,12 +101,12 @@ class LoginView(NoStoreMixin, PublicAPIView):
             400: openapi.MALFORMED,
             401: openapi.detail_response(
                 "Unknown email, wrong password or inactive user: one answer for all three.",
-                services.InvalidCredentialsError.message,
+                errors.InvalidCredentialsError.message,
             ),
             403: openapi.detail_response(
                 "Only with `REQUIRE_EMAIL_VERIFICATION`: the password is right but the email "
                 "is not verified yet.",
-                services.EmailNotVerifiedError.message,
+                errors.EmailNotVerifiedError.message,
             ),
             429: openapi.THROTTLED,
         },
@@ -114,14 +115,14 @@ class LoginView(NoStoreMixin, PublicAPIView):
         data = serializers.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            user = services.user_authenticate(**data.validated_data)
-            pair = services.session_start(user=user)
-        except services.InvalidCredentialsError as e:
+            user = users.user_authenticate(**data.validated_data)
+            pair = sessions.session_start(user=user)
+        except errors.InvalidCredentialsError as e:
             for throttle in self.get_throttles():
                 if isinstance(throttle, LoginFailureThrottle):
                     throttle.failure_record()
             raise Unauthorized(str(e)) from e
-        except services.EmailNotVerifiedError as e:
+        except errors.EmailNotVerifiedError as e:
             raise PermissionDenied(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
 
@@ -143,9 +144,9 @@ class RefreshView(NoStoreMixin, PublicAPIView):
             400: openapi.MALFORMED,
             401: openapi.detail_response(
                 "Unknown, expired or revoked refresh token, or inactive user.",
-                "Refresh token is unknown.",
-                "Refresh token has expired.",
-                "Refresh token has been revoked.",
+                errors.RefreshTokenError.UNKNOWN,
+                errors.RefreshTokenError.EXPIRED,
+                errors.RefreshTokenError.REVOKED,
             ),
             429: openapi.THROTTLED,
         },
@@ -154,8 +155,8 @@ class RefreshView(NoStoreMixin, PublicAPIView):
         data = serializers.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            pair = services.refresh_token_rotate(token=data.validated_data["refresh_token"])
-        except services.RefreshTokenError as e:
+            pair = sessions.refresh_token_rotate(token=data.validated_data["refresh_token"])
+        except errors.RefreshTokenError as e:
             raise Unauthorized(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
 
@@ -182,7 +183,7 @@ class LogoutView(PublicAPIView):
         data = serializers.LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token: uuid.UUID = data.validated_data["refresh_token"]
-        services.refresh_token_revoke(token=token, all_sessions=data.validated_data["all"])
+        sessions.refresh_token_revoke(token=token, all_sessions=data.validated_data["all"])
         return Response(serializers.LogoutOutputSerializer({"success": LOGGED_OUT}).data)
 
 
@@ -202,7 +203,7 @@ ME_UPDATE = {
         400: openapi.field_errors_response(
             "Invalid, too long or already registered email, too long username, or an email "
             "change outside the window without the right `current_password`.",
-            {"current_password": [services.REAUTHENTICATION_REQUIRED]},
+            {"current_password": [errors.REAUTHENTICATION_REQUIRED]},
         ),
         401: openapi.BAD_ACCESS_TOKEN,
         429: openapi.THROTTLED,
@@ -237,7 +238,7 @@ class MeView(NoStoreMixin, APIView):
     def _update(self, request: Request) -> Response:
         data = serializers.UserUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, session=request.auth, **data.validated_data)
+        user = users.user_update(user=request.user, session=request.auth, **data.validated_data)
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(
@@ -269,7 +270,7 @@ class MeView(NoStoreMixin, APIView):
             204: OpenApiResponse(description="Deleted."),
             400: openapi.field_errors_response(
                 "Missing or wrong current password.",
-                {"current_password": [services.WRONG_CURRENT_PASSWORD]},
+                {"current_password": [errors.WRONG_CURRENT_PASSWORD]},
             ),
             401: openapi.BAD_ACCESS_TOKEN,
             429: openapi.THROTTLED,
@@ -278,7 +279,7 @@ class MeView(NoStoreMixin, APIView):
     def delete(self, request: Request) -> Response:
         data = serializers.UserDeleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_delete(user=request.user, **data.validated_data)
+        users.user_delete(user=request.user, **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -307,7 +308,7 @@ class PasswordChangeView(NoStoreMixin, APIView):
             200: serializers.TokenPairSerializer,
             400: openapi.field_errors_response(
                 "Wrong current password, or a new one refused by the password validators.",
-                {"current_password": [services.WRONG_CURRENT_PASSWORD]},
+                {"current_password": [errors.WRONG_CURRENT_PASSWORD]},
             ),
             401: openapi.BAD_ACCESS_TOKEN,
             429: openapi.THROTTLED,
@@ -316,7 +317,7 @@ class PasswordChangeView(NoStoreMixin, APIView):
     def post(self, request: Request) -> Response:
         data = serializers.PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.password_change(user=request.user, **data.validated_data)
+        pair = users.password_change(user=request.user, **data.validated_data)
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -359,7 +360,7 @@ class MailRequestView(PublicAPIView):
     )
 )
 class PasswordResetView(MailRequestView):
-    mail_request = staticmethod(services.password_reset_request)
+    mail_request = staticmethod(links.password_reset_request)
     answer = RESET_REQUESTED
 
 
@@ -401,7 +402,7 @@ class PasswordResetConfirmView(MailedLinkView):
             200: openapi.detail_response("The password is set.", PASSWORD_RESET_DONE),
             400: openapi.field_errors_response(
                 "A wrong, used or expired link, or a password refused by the validators.",
-                {"token": [services.LINK_INVALID]},
+                {"token": [errors.LINK_INVALID]},
             ),
             429: openapi.THROTTLED,
         },
@@ -409,7 +410,7 @@ class PasswordResetConfirmView(MailedLinkView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_reset_confirm(**data.validated_data)
+        users.password_reset_confirm(**data.validated_data)
         return Response({"detail": PASSWORD_RESET_DONE})
 
 
@@ -424,7 +425,7 @@ class EmailVerifyView(MailedLinkView):
         responses={
             200: openapi.detail_response("The email is verified.", EMAIL_VERIFIED),
             400: openapi.field_errors_response(
-                "A wrong, used or expired link.", {"token": [services.LINK_INVALID]}
+                "A wrong, used or expired link.", {"token": [errors.LINK_INVALID]}
             ),
             429: openapi.THROTTLED,
         },
@@ -432,7 +433,7 @@ class EmailVerifyView(MailedLinkView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.email_verify(**data.validated_data)
+        users.email_verify(**data.validated_data)
         return Response({"detail": EMAIL_VERIFIED})
 
 
@@ -456,7 +457,7 @@ class EmailVerifyView(MailedLinkView):
     )
 )
 class EmailVerificationResendView(MailRequestView):
-    mail_request = staticmethod(services.email_verification_request)
+    mail_request = staticmethod(links.email_verification_request)
     answer = VERIFICATION_REQUESTED
 
 

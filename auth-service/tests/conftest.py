@@ -20,8 +20,8 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import User
+from accounts.services import sessions, users
 from accounts.tokens import access_token_encode
 
 PASSWORD = "Str0ng-Passw0rd!"
@@ -90,17 +90,17 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def user(db) -> User:
-    return services.user_create(email="player@example.com", password=PASSWORD)
+    return users.user_create(email="player@example.com", password=PASSWORD)
 
 
 @pytest.fixture
 def other_user(db) -> User:
-    return services.user_create(email="other@example.com", password=PASSWORD)
+    return users.user_create(email="other@example.com", password=PASSWORD)
 
 
 @pytest.fixture
-def pair(user) -> services.TokenPair:
-    return services.token_pair_issue(user_id=user.pk)
+def pair(user) -> sessions.TokenPair:
+    return sessions.token_pair_issue(user_id=user.pk)
 
 
 def bearer(token: str) -> dict[str, str]:

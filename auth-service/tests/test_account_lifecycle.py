@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import services
+from accounts.errors import LINK_INVALID, WRONG_CURRENT_PASSWORD
 from accounts.mail import mail_wait
 from accounts.models import RefreshToken, User
-from accounts.services import LINK_INVALID, WRONG_CURRENT_PASSWORD
+from accounts.services import users
 from tests.conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
@@ -288,7 +288,7 @@ def test_reset_link_with_a_wrong_part_is_refused(api_client, reset_link, wrong):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_uses_of_one_reset_link_set_one_password():
     for attempt in range(5):  # a race: several tries make a missing lock show
-        user = services.user_create(email=f"racer{attempt}@example.com", password=PASSWORD)
+        user = users.user_create(email=f"racer{attempt}@example.com", password=PASSWORD)
         link = {
             "uid": urlsafe_base64_encode(str(user.pk).encode()),
             "token": default_token_generator.make_token(user),
@@ -299,7 +299,7 @@ def test_two_concurrent_uses_of_one_reset_link_set_one_password():
         def use(new_password: str, link=link, barrier=barrier, outcomes=outcomes) -> None:
             try:
                 barrier.wait()
-                outcomes.append(services.password_reset_confirm(**link, new_password=new_password))
+                outcomes.append(users.password_reset_confirm(**link, new_password=new_password))
             except ValidationError as e:
                 outcomes.append(e)
             finally:

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import RefreshToken, User
+from accounts.services import sessions
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +90,9 @@ def test_token_detail_is_read_only(admin_client, pair):
 
 
 def test_revoke_action_revokes_the_selected_tokens(admin_client, user, pair):
-    kept = services.token_pair_issue(user_id=user.pk)
+    kept = sessions.token_pair_issue(user_id=user.pk)
     selected = RefreshToken.objects.exclude(
-        digest=services.refresh_token_digest(token=uuid.UUID(kept.refresh_token))
+        digest=sessions.refresh_token_digest(token=uuid.UUID(kept.refresh_token))
     ).get()
 
     response = admin_client.post(

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import RefreshToken, User
+from accounts.services import sessions
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_ensure_superuser_refuses_a_weak_password(superuser_env, monkeypatch):
 
 def test_purge_command_deletes_expired_tokens_in_batches(user):
     for _ in range(5):
-        services.token_pair_issue(user_id=user.pk)
+        sessions.token_pair_issue(user_id=user.pk)
     RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     output = run("purge_refresh_tokens", "--batch-size", "2")
@@ -82,7 +82,7 @@ def test_purge_command_deletes_expired_tokens_in_batches(user):
 
 
 def test_purge_command_keeps_recently_revoked_tokens(user, pair):
-    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+    sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
 
     run("purge_refresh_tokens", "--revoked-days", "1")
 

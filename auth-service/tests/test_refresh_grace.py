@@ -9,19 +9,20 @@ import time_machine
 from constance import config
 from django.db import connection
 
-from accounts import services
+from accounts import errors
 from accounts.models import RefreshToken
+from accounts.services import sessions, users
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
-def rotate(token: str) -> services.TokenPair:
-    return services.refresh_token_rotate(token=uuid.UUID(token))
+def rotate(token: str) -> sessions.TokenPair:
+    return sessions.refresh_token_rotate(token=uuid.UUID(token))
 
 
 def stored(token: str) -> RefreshToken:
-    return RefreshToken.objects.get(digest=services.refresh_token_digest(token=uuid.UUID(token)))
+    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def grace() -> int:
 def test_the_default_grace_is_zero_so_any_reuse_revokes_the_family(pair):
     second = rotate(pair.refresh_token)
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
     assert stored(second.refresh_token).revoked_at is not None
@@ -52,7 +53,7 @@ def test_the_grace_exchange_works_once_then_the_reuse_revokes_the_family(pair, g
     first = rotate(pair.refresh_token)
     again = rotate(pair.refresh_token)
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
     assert stored(first.refresh_token).revoked_at is not None
@@ -64,7 +65,7 @@ def test_after_the_grace_the_reuse_revokes_the_family(pair, grace):
 
     with (
         time_machine.travel(timedelta(seconds=grace + 1)),
-        pytest.raises(services.RefreshTokenError, match="revoked"),
+        pytest.raises(errors.RefreshTokenError, match="revoked"),
     ):
         rotate(pair.refresh_token)
 
@@ -77,7 +78,7 @@ def test_only_the_token_rotated_last_keeps_a_grace(pair, grace):
     first = rotate(pair.refresh_token)
     rotate(first.refresh_token)
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
     family = stored(pair.refresh_token).family
@@ -86,18 +87,18 @@ def test_only_the_token_rotated_last_keeps_a_grace(pair, grace):
 
 def test_a_logout_of_the_new_token_ends_the_grace_of_the_rotated_one(pair, grace):
     first = rotate(pair.refresh_token)
-    services.refresh_token_revoke(token=uuid.UUID(first.refresh_token))
+    sessions.refresh_token_revoke(token=uuid.UUID(first.refresh_token))
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
 
 def test_logout_everywhere_ends_the_grace_of_every_rotated_token(user, pair, grace):
     rotate(pair.refresh_token)
-    other = services.token_pair_issue(user_id=user.pk)
-    services.refresh_token_revoke(token=uuid.UUID(other.refresh_token), all_sessions=True)
+    other = sessions.token_pair_issue(user_id=user.pk)
+    sessions.refresh_token_revoke(token=uuid.UUID(other.refresh_token), all_sessions=True)
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
 
@@ -128,7 +129,7 @@ def _concurrent_refreshes(token: str, count: int) -> list[object]:
         try:
             barrier.wait()
             outcomes.append(rotate(token))
-        except services.RefreshTokenError as e:
+        except errors.RefreshTokenError as e:
             outcomes.append(e)
         finally:
             connection.close()
@@ -145,13 +146,13 @@ def _concurrent_refreshes(token: str, count: int) -> list[object]:
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_within_the_grace_both_get_a_live_pair():
     config.REFRESH_TOKEN_REUSE_GRACE = 10
-    user = services.user_create(email="double@example.com", password=PASSWORD)
+    user = users.user_create(email="double@example.com", password=PASSWORD)
     for _ in range(20):
-        token = services.token_pair_issue(user_id=user.pk).refresh_token
+        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
 
         outcomes = _concurrent_refreshes(token, 2)
 
-        assert all(isinstance(o, services.TokenPair) for o in outcomes)
+        assert all(isinstance(o, sessions.TokenPair) for o in outcomes)
         assert all(stored(o.refresh_token).revoked_at is None for o in outcomes)
 
 
@@ -159,11 +160,11 @@ def test_two_concurrent_refreshes_within_the_grace_both_get_a_live_pair():
 @pytest.mark.django_db(transaction=True)
 def test_three_concurrent_refreshes_within_the_grace_get_two_pairs_and_one_refusal():
     config.REFRESH_TOKEN_REUSE_GRACE = 10
-    user = services.user_create(email="triple@example.com", password=PASSWORD)
+    user = users.user_create(email="triple@example.com", password=PASSWORD)
     for _ in range(10):
-        token = services.token_pair_issue(user_id=user.pk).refresh_token
+        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
 
         outcomes = _concurrent_refreshes(token, 3)
 
-        pairs = [o for o in outcomes if isinstance(o, services.TokenPair)]
+        pairs = [o for o in outcomes if isinstance(o, sessions.TokenPair)]
         assert (len(pairs), len(outcomes)) == (2, 3)

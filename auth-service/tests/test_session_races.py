@@ -11,8 +11,9 @@ from django.db import connection
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import services
+from accounts import errors
 from accounts.models import RefreshToken, User
+from accounts.services import sessions, users
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -22,15 +23,15 @@ NEW_PASSWORD = "An0ther-Passw0rd!"
 
 
 def _logout_everywhere(user: User, other_session: str) -> None:
-    services.refresh_token_revoke(token=uuid.UUID(other_session), all_sessions=True)
+    sessions.refresh_token_revoke(token=uuid.UUID(other_session), all_sessions=True)
 
 
 def _password_change(user: User, other_session: str) -> None:
-    services.password_change(user=user, current_password=PASSWORD, new_password=NEW_PASSWORD)
+    users.password_change(user=user, current_password=PASSWORD, new_password=NEW_PASSWORD)
 
 
 def _password_reset(user: User, other_session: str) -> None:
-    services.password_reset_confirm(
+    users.password_reset_confirm(
         uid=urlsafe_base64_encode(force_bytes(user.pk)),
         token=default_token_generator.make_token(user),
         new_password=NEW_PASSWORD,
@@ -56,9 +57,9 @@ def _race(*runs: Callable[[], None]) -> None:
         thread.join()
 
 
-def _live(pairs: list[services.TokenPair]) -> int:
+def _live(pairs: list[sessions.TokenPair]) -> int:
     """How many of `pairs` still have an active refresh token."""
-    digests = [services.refresh_token_digest(token=uuid.UUID(p.refresh_token)) for p in pairs]
+    digests = [sessions.refresh_token_digest(token=uuid.UUID(p.refresh_token)) for p in pairs]
     return RefreshToken.objects.filter(digest__in=digests, revoked_at=None).count()
 
 
@@ -67,14 +68,14 @@ def _survivors(end_sessions: Callable[[User, str], None]) -> int:
     refresh got whose refresh token is still active afterwards."""
     survivors = 0
     for trial in range(TRIALS):
-        user = services.user_create(email=f"racer{trial}@example.com", password=PASSWORD)
-        session_a = services.token_pair_issue(user_id=user.pk).refresh_token
-        session_b = services.token_pair_issue(user_id=user.pk).refresh_token
-        refreshed: list[services.TokenPair] = []
+        user = users.user_create(email=f"racer{trial}@example.com", password=PASSWORD)
+        session_a = sessions.token_pair_issue(user_id=user.pk).refresh_token
+        session_b = sessions.token_pair_issue(user_id=user.pk).refresh_token
+        refreshed: list[sessions.TokenPair] = []
 
         def refresh(token: str = session_a, refreshed=refreshed) -> None:
-            with contextlib.suppress(services.RefreshTokenError):
-                refreshed.append(services.refresh_token_rotate(token=uuid.UUID(token)))
+            with contextlib.suppress(errors.RefreshTokenError):
+                refreshed.append(sessions.refresh_token_rotate(token=uuid.UUID(token)))
 
         def end(user: User = user, token: str = session_b) -> None:
             end_sessions(User.objects.get(pk=user.pk), token)
@@ -99,14 +100,14 @@ def test_password_reset_leaves_no_token_from_a_concurrent_refresh():
 def test_a_login_racing_a_password_change_leaves_no_live_session():
     survivors = 0
     for trial in range(TRIALS):
-        user = services.user_create(email=f"login-racer{trial}@example.com", password=PASSWORD)
-        logged_in: list[services.TokenPair] = []
+        user = users.user_create(email=f"login-racer{trial}@example.com", password=PASSWORD)
+        logged_in: list[sessions.TokenPair] = []
 
         def log_in(email: str = user.email, logged_in=logged_in) -> None:
             try:
-                found = services.user_authenticate(email=email, password=PASSWORD)
-                logged_in.append(services.session_start(user=found))
-            except services.InvalidCredentialsError:
+                found = users.user_authenticate(email=email, password=PASSWORD)
+                logged_in.append(sessions.session_start(user=found))
+            except errors.InvalidCredentialsError:
                 pass
 
         def change(user: User = user) -> None:

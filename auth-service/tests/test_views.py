@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
+from accounts.errors import REAUTHENTICATION_REQUIRED
 from accounts.models import RefreshToken, User
-from accounts.services import REAUTHENTICATION_REQUIRED
 from tests.conftest import PASSWORD, bearer
 
 REAUTHENTICATION_WINDOW = settings.CONSTANCE_CONFIG["REAUTHENTICATION_WINDOW"][0]

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.services import refresh_tokens_purge
+from accounts.services.sessions import refresh_tokens_purge
 
 
 def _count(minimum: int):

@@ -1,4 +1,4 @@
-"""accounts/services.py: rotation, replay, logout, lifetimes, clean-up."""
+"""accounts/services/sessions.py: issuing, rotation, replay, logout, sign-in times, clean-up."""
 
 import logging
 import subprocess
@@ -12,107 +12,24 @@ import pytest
 import time_machine
 from constance import config
 from django.conf import settings as django_settings
-from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import RefreshToken, User, email_normalize
+from accounts import errors
+from accounts.models import RefreshToken, User
+from accounts.services import sessions, users
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 def stored(token: str) -> RefreshToken:
-    return RefreshToken.objects.get(digest=services.refresh_token_digest(token=uuid.UUID(token)))
+    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
 
 
-def rotate(token: str) -> services.TokenPair:
-    return services.refresh_token_rotate(token=uuid.UUID(token))
-
-
-# --- users -----------------------------------------------------------------------------------
-
-
-def test_emails_differing_only_in_case_are_refused_by_the_database(user):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.create_user(email="PLAYER@EXAMPLE.COM", password=PASSWORD)
-
-
-def test_user_create_turns_a_duplicate_email_into_a_validation_error(user):
-    with pytest.raises(services.ValidationError) as error:
-        services.user_create(email="Player@example.com", password=PASSWORD)
-
-    assert error.value.message_dict == {"email": ["A user with this email already exists."]}
-
-
-def test_username_is_blank_and_not_unique():
-    first = services.user_create(email="a@example.com", password=PASSWORD)
-    second = services.user_create(email="b@example.com", password=PASSWORD)
-    services.user_update(user=first, username="Sam")
-
-    services.user_update(user=second, username="Sam")
-
-    assert User.objects.filter(username="Sam").count() == 2
-
-
-def test_user_update_with_no_fields_changes_nothing(user, django_assert_num_queries):
-    with django_assert_num_queries(0):
-        services.user_update(user=user)
-
-
-def test_login_with_an_unknown_email_still_runs_the_password_hasher(counting_hasher):
-    services.user_create(email="known@example.com", password=PASSWORD)
-    counting_hasher.calls = 0
-
-    with pytest.raises(services.InvalidCredentialsError):
-        services.user_authenticate(email="unknown@example.com", password=PASSWORD)
-
-    assert counting_hasher.calls == 1
-
-
-def test_login_with_a_wrong_password_runs_the_hasher_as_often(counting_hasher):
-    known = services.user_create(email="known@example.com", password=PASSWORD)
-    counting_hasher.calls = 0
-
-    with pytest.raises(services.InvalidCredentialsError):
-        services.user_authenticate(email=known.email, password="Wrong-Passw0rd!")
-
-    assert counting_hasher.calls == 1
-
-
-def test_a_new_password_revokes_every_refresh_token_of_the_user(user, pair):
-    services.user_password_set(user=user, password="An0ther-long-passphrase")
-
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
-        rotate(pair.refresh_token)
-
-
-def test_saving_the_user_without_a_new_password_keeps_its_refresh_tokens(user, pair):
-    services.user_update(user=user, username="Renamed")
-
-    assert stored(pair.refresh_token).revoked_at is None
-
-
-def test_password_hash_upgrade_at_login_keeps_refresh_tokens(settings, user, pair):
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "tests.conftest.CountingPasswordHasher",  # here: an older hasher to upgrade from
-    ]
-    legacy_hash = make_password(PASSWORD, hasher="counting_md5")
-    User.objects.filter(pk=user.pk).update(password=legacy_hash)
-
-    services.user_authenticate(email=user.email, password=PASSWORD)
-
-    user.refresh_from_db()
-    assert user.password.startswith("md5$")
-    assert stored(pair.refresh_token).revoked_at is None
-
-
-def test_user_authenticate_refuses_a_wrong_password(user):
-    with pytest.raises(services.InvalidCredentialsError):
-        services.user_authenticate(email=user.email, password="Wrong-Passw0rd!")
+def rotate(token: str) -> sessions.TokenPair:
+    return sessions.refresh_token_rotate(token=uuid.UUID(token))
 
 
 # --- issuing ---------------------------------------------------------------------------------
@@ -121,7 +38,7 @@ def test_user_authenticate_refuses_a_wrong_password(user):
 def test_access_token_lifetime_comes_from_constance(user):
     config.ACCESS_TOKEN_LIFETIME = 120
 
-    access = services.token_pair_issue(user_id=user.pk).access_token
+    access = sessions.token_pair_issue(user_id=user.pk).access_token
 
     payload = jwt.decode(access, options={"verify_signature": False})
     assert payload["exp"] - payload["iat"] == 120
@@ -130,13 +47,13 @@ def test_access_token_lifetime_comes_from_constance(user):
 def test_refresh_token_lifetime_comes_from_constance(user):
     config.REFRESH_TOKEN_LIFETIME = 3600
 
-    token = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    token = stored(sessions.token_pair_issue(user_id=user.pk).refresh_token)
 
     assert token.expires_at - token.issued_at == timedelta(seconds=3600)
 
 
 def test_default_lifetimes_are_30_seconds_and_30_days(user):
-    pair = services.token_pair_issue(user_id=user.pk)
+    pair = sessions.token_pair_issue(user_id=user.pk)
 
     payload = jwt.decode(pair.access_token, options={"verify_signature": False})
     token = stored(pair.refresh_token)
@@ -145,10 +62,10 @@ def test_default_lifetimes_are_30_seconds_and_30_days(user):
 
 
 def test_lifetime_change_applies_to_the_next_token_only(user):
-    before = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    before = stored(sessions.token_pair_issue(user_id=user.pk).refresh_token)
     config.REFRESH_TOKEN_LIFETIME = 600
 
-    after = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    after = stored(sessions.token_pair_issue(user_id=user.pk).refresh_token)
 
     assert before.expires_at - before.issued_at == timedelta(days=30)
     assert after.expires_at - after.issued_at == timedelta(seconds=600)
@@ -166,15 +83,15 @@ def test_lifetime_set_by_another_process_applies_to_the_next_token(user):
         timeout=60,
     )
 
-    access = services.token_pair_issue(user_id=user.pk).access_token
+    access = sessions.token_pair_issue(user_id=user.pk).access_token
 
     payload = jwt.decode(access, options={"verify_signature": False})
     assert payload["exp"] - payload["iat"] == 90
 
 
 def test_login_starts_a_new_family(user):
-    first = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
-    second = stored(services.token_pair_issue(user_id=user.pk).refresh_token)
+    first = stored(sessions.token_pair_issue(user_id=user.pk).refresh_token)
+    second = stored(sessions.token_pair_issue(user_id=user.pk).refresh_token)
 
     assert first.family != second.family
 
@@ -207,19 +124,19 @@ def test_replayed_refresh_token_revokes_its_family(pair):
     second = rotate(pair.refresh_token)
     third = rotate(second.refresh_token)
 
-    with pytest.raises(services.RefreshTokenError, match="revoked"):
+    with pytest.raises(errors.RefreshTokenError, match="revoked"):
         rotate(pair.refresh_token)
 
     assert stored(third.refresh_token).revoked_at is not None
-    with pytest.raises(services.RefreshTokenError):
+    with pytest.raises(errors.RefreshTokenError):
         rotate(third.refresh_token)
 
 
 def test_replay_leaves_other_families_alone(user, pair):
-    other_session = services.token_pair_issue(user_id=user.pk)
+    other_session = sessions.token_pair_issue(user_id=user.pk)
     rotate(pair.refresh_token)
 
-    with pytest.raises(services.RefreshTokenError):
+    with pytest.raises(errors.RefreshTokenError):
         rotate(pair.refresh_token)
 
     assert stored(other_session.refresh_token).revoked_at is None
@@ -230,7 +147,7 @@ def test_replay_is_logged_as_a_warning(pair, caplog):
 
     with (
         caplog.at_level(logging.WARNING, logger="accounts"),
-        pytest.raises(services.RefreshTokenError),
+        pytest.raises(errors.RefreshTokenError),
     ):
         rotate(pair.refresh_token)
 
@@ -241,7 +158,7 @@ def test_replay_is_logged_as_a_warning(pair, caplog):
 def test_expired_token_does_not_revoke_its_family(user, pair):
     with (
         time_machine.travel(timedelta(days=31)),
-        pytest.raises(services.RefreshTokenError, match="expired"),
+        pytest.raises(errors.RefreshTokenError, match="expired"),
     ):
         rotate(pair.refresh_token)
 
@@ -250,7 +167,7 @@ def test_expired_token_does_not_revoke_its_family(user, pair):
 
 def test_refresh_query_count_does_not_grow_with_the_table(user, other_user):
     def queries_for_one_refresh() -> int:
-        token = services.token_pair_issue(user_id=user.pk).refresh_token
+        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
         with CaptureQueriesContext(connection) as captured:
             rotate(token)
         return len(captured)
@@ -276,17 +193,17 @@ def test_refresh_query_count_does_not_grow_with_the_table(user, other_user):
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_of_one_token_yield_exactly_one_pair():
-    user = services.user_create(email="racer@example.com", password=PASSWORD)
+    user = users.user_create(email="racer@example.com", password=PASSWORD)
     for _ in range(5):
-        token = uuid.UUID(services.token_pair_issue(user_id=user.pk).refresh_token)
+        token = uuid.UUID(sessions.token_pair_issue(user_id=user.pk).refresh_token)
         barrier = threading.Barrier(2)
         outcomes: list[object] = []
 
         def refresh(token=token, barrier=barrier, outcomes=outcomes) -> None:
             try:
                 barrier.wait()
-                outcomes.append(services.refresh_token_rotate(token=token))
-            except services.RefreshTokenError as e:
+                outcomes.append(sessions.refresh_token_rotate(token=token))
+            except errors.RefreshTokenError as e:
                 outcomes.append(e)
             finally:
                 connection.close()
@@ -297,8 +214,8 @@ def test_concurrent_refreshes_of_one_token_yield_exactly_one_pair():
         for thread in threads:
             thread.join()
 
-        pairs = [o for o in outcomes if isinstance(o, services.TokenPair)]
-        rejections = [o for o in outcomes if isinstance(o, services.RefreshTokenError)]
+        pairs = [o for o in outcomes if isinstance(o, sessions.TokenPair)]
+        rejections = [o for o in outcomes if isinstance(o, errors.RefreshTokenError)]
         assert (len(pairs), len(rejections)) == (1, 1)
         assert RefreshToken.objects.filter(family=stored(str(token)).family).count() == 2
 
@@ -309,28 +226,28 @@ def test_concurrent_refreshes_of_one_token_yield_exactly_one_pair():
 def test_revoke_is_idempotent(pair):
     token = uuid.UUID(pair.refresh_token)
 
-    assert services.refresh_token_revoke(token=token) == 1
-    assert services.refresh_token_revoke(token=token) == 0
+    assert sessions.refresh_token_revoke(token=token) == 1
+    assert sessions.refresh_token_revoke(token=token) == 0
 
 
 def test_revoke_of_an_unknown_token_revokes_nothing():
-    assert services.refresh_token_revoke(token=uuid.uuid4(), all_sessions=True) == 0
+    assert sessions.refresh_token_revoke(token=uuid.uuid4(), all_sessions=True) == 0
 
 
 def test_revoke_all_with_a_stale_token_leaves_other_sessions_alive(user, pair):
-    other_session = services.token_pair_issue(user_id=user.pk)
-    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+    other_session = sessions.token_pair_issue(user_id=user.pk)
+    sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
 
-    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+    sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
 
     assert stored(other_session.refresh_token).revoked_at is None
 
 
 def test_revoke_all_revokes_every_active_token_of_the_user(user, pair):
     for _ in range(3):
-        services.token_pair_issue(user_id=user.pk)
+        sessions.token_pair_issue(user_id=user.pk)
 
-    revoked = services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+    revoked = sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
 
     assert revoked == 4
     assert not RefreshToken.objects.filter(user=user, revoked_at__isnull=True).exists()
@@ -338,9 +255,9 @@ def test_revoke_all_revokes_every_active_token_of_the_user(user, pair):
 
 def test_a_logout_with_a_rotated_token_ends_its_family(pair):
     # The review's repro: after T0 -> T1, a logout with T0 revoked nothing and T1 lived on.
-    newest = services.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
+    newest = sessions.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
 
-    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
+    sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token))
 
     assert stored(newest.refresh_token).revoked_at is not None
 
@@ -362,7 +279,7 @@ def test_a_pair_names_its_session_and_when_it_signed_in(pair):
 
 def test_a_refresh_keeps_the_sign_in_time_of_its_session(pair):
     with time_machine.travel(timedelta(minutes=10)):
-        rotated = services.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
+        rotated = sessions.refresh_token_rotate(token=uuid.UUID(pair.refresh_token))
 
     assert (
         unverified_claims(rotated.access_token)["auth_time"]
@@ -373,38 +290,38 @@ def test_a_refresh_keeps_the_sign_in_time_of_its_session(pair):
 def test_a_login_that_read_the_user_before_a_password_change_starts_no_session(user):
     # The review's race, in its worst order: the login checked the old password, then the
     # owner changed it, then the login issued its pair.
-    in_flight = services.user_authenticate(email=user.email, password=PASSWORD)
-    services.user_password_set(user=User.objects.get(pk=user.pk), password="An0ther-passphrase")
+    in_flight = users.user_authenticate(email=user.email, password=PASSWORD)
+    users.user_password_set(user=User.objects.get(pk=user.pk), password="An0ther-passphrase")
 
-    with pytest.raises(services.InvalidCredentialsError):
-        services.session_start(user=in_flight)
+    with pytest.raises(errors.InvalidCredentialsError):
+        sessions.session_start(user=in_flight)
 
     assert not RefreshToken.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
 def test_a_login_that_read_the_user_before_logout_everywhere_starts_no_session(user, pair):
-    in_flight = services.user_authenticate(email=user.email, password=PASSWORD)
-    services.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
+    in_flight = users.user_authenticate(email=user.email, password=PASSWORD)
+    sessions.refresh_token_revoke(token=uuid.UUID(pair.refresh_token), all_sessions=True)
 
-    with pytest.raises(services.InvalidCredentialsError):
-        services.session_start(user=in_flight)
+    with pytest.raises(errors.InvalidCredentialsError):
+        sessions.session_start(user=in_flight)
 
 
 def test_a_login_after_a_password_change_starts_a_session(user):
-    services.user_password_set(user=user, password="An0ther-passphrase")
-    current = services.user_authenticate(email=user.email, password="An0ther-passphrase")
+    users.user_password_set(user=user, password="An0ther-passphrase")
+    current = users.user_authenticate(email=user.email, password="An0ther-passphrase")
 
-    assert services.session_start(user=current).refresh_token
+    assert sessions.session_start(user=current).refresh_token
 
 
 # --- clean-up --------------------------------------------------------------------------------
 
 
 def test_purge_deletes_expired_and_long_revoked_tokens_only(user):
-    expired = services.token_pair_issue(user_id=user.pk).refresh_token
-    long_revoked = services.token_pair_issue(user_id=user.pk).refresh_token
-    recently_revoked = services.token_pair_issue(user_id=user.pk).refresh_token
-    active = services.token_pair_issue(user_id=user.pk).refresh_token
+    expired = sessions.token_pair_issue(user_id=user.pk).refresh_token
+    long_revoked = sessions.token_pair_issue(user_id=user.pk).refresh_token
+    recently_revoked = sessions.token_pair_issue(user_id=user.pk).refresh_token
+    active = sessions.token_pair_issue(user_id=user.pk).refresh_token
     now = timezone.now()
     RefreshToken.objects.filter(pk=stored(expired).pk).update(expires_at=now)
     RefreshToken.objects.filter(pk=stored(long_revoked).pk).update(
@@ -414,31 +331,8 @@ def test_purge_deletes_expired_and_long_revoked_tokens_only(user):
         revoked_at=now - timedelta(days=6)
     )
 
-    deleted = services.refresh_tokens_purge(revoked_for=timedelta(days=7), batch_size=1)
+    deleted = sessions.refresh_tokens_purge(revoked_for=timedelta(days=7), batch_size=1)
 
     assert deleted == 2
     remaining = set(RefreshToken.objects.values_list("digest", flat=True))
     assert remaining == {stored(recently_revoked).digest, stored(active).digest}
-
-
-@pytest.mark.parametrize(
-    ("email", "normal_form"),
-    [
-        ("Player@Example.COM", "player@example.com"),
-        ("vİctim@example.com", "vi\u0307ctim@example.com"),  # never plain "i"
-        ("\u212aelvin@example.com", "kelvin@example.com"),
-        ("STRAẞE@example.com", "strasse@example.com"),
-        ("\uff50\uff4c\uff41\uff59\uff45\uff52\uff20example.com", "player@example.com"),
-        ("jose\u0301@example.com", "jos\u00e9@example.com"),
-        ("  player@example.com ", "player@example.com"),
-    ],
-)
-def test_email_normalize_gives_one_form_per_address(email, normal_form):
-    assert email_normalize(email) == normal_form
-
-
-def test_the_database_refuses_an_email_equal_after_normalisation(user):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.create_user(
-            email="\uff50\uff4c\uff41\uff59\uff45\uff52@example.com", password=PASSWORD
-        )

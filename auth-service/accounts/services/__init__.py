@@ -1,0 +1,2 @@
+"""The accounts app's writes and rules, by domain: plain functions, no HTTP (HackSoft's
+services). users: accounts and passwords; links: mailed links; sessions: refresh tokens."""
