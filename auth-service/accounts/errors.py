@@ -7,6 +7,7 @@ REAUTHENTICATION_REQUIRED = (
     "Changing the email needs a recent sign-in: sign in again or give current_password."
 )
 LINK_INVALID = "The link is invalid, has already been used or has expired."
+UNKNOWN_FIELD = "Unknown field. This endpoint takes: {accepted}."
 
 
 class InvalidCredentialsError(Exception):

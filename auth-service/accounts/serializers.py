@@ -1,11 +1,13 @@
 """Input and output shapes of the API. Validation of fields lives here; writes in services."""
 
+from collections.abc import Mapping
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from accounts.errors import EMAIL_TAKEN
+from accounts.errors import EMAIL_TAKEN, UNKNOWN_FIELD
 from accounts.models import User
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
@@ -66,7 +68,33 @@ class OptionalEmailField(NormalizedEmailField):
         return super().get_value(dictionary)
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class InputSerializer(serializers.Serializer):
+    """A request body: a field the endpoint does not take is refused by name, with the fields
+    it does take, never silently ignored (`{"user_name": ...}` or `{"is_staff": true}` on
+    /api/me/ answered 200 and changed nothing)."""
+
+    # The browsable API's HTML forms add Django's CSRF token to every body.
+    FORM_EXTRAS = frozenset({"csrfmiddlewaretoken"})
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, Mapping):
+            accepted = ", ".join(self.fields)
+            unknown = {
+                name: [UNKNOWN_FIELD.format(accepted=accepted)]
+                for name in data
+                if name not in self.fields and name not in self.FORM_EXTRAS
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as e:
+            raise serializers.ValidationError({**unknown, **e.detail}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class RegisterInputSerializer(InputSerializer):
     email = NormalizedEmailField(max_length=EMAIL_MAX_LENGTH)
     password = StrictCharField(
         write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
@@ -93,7 +121,7 @@ class RegisterOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "email"]
 
 
-class LoginInputSerializer(serializers.Serializer):
+class LoginInputSerializer(InputSerializer):
     # Any string: a malformed email is just another wrong login (401), not a hint.
     email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
     password = StrictCharField(
@@ -108,11 +136,11 @@ class TokenPairSerializer(serializers.Serializer):
     )
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(InputSerializer):
     refresh_token = RefreshTokenField()
 
 
-class LogoutInputSerializer(serializers.Serializer):
+class LogoutInputSerializer(InputSerializer):
     refresh_token = RefreshTokenField()
     all = StrictBooleanField(
         default=False, help_text="Also revoke every other session of this user."
@@ -130,7 +158,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateInputSerializer(InputSerializer):
     """The writable fields of /api/me/. Absent fields stay unchanged, for PUT as for PATCH."""
 
     username = StrictCharField(max_length=USERNAME_MAX_LENGTH, required=False, allow_blank=True)
@@ -158,16 +186,16 @@ def password_field(**kwargs) -> StrictCharField:
     )
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):
+class PasswordChangeInputSerializer(InputSerializer):
     current_password = password_field()
     new_password = password_field(help_text="Checked by the password validators.")
 
 
-class MailRequestInputSerializer(serializers.Serializer):
+class MailRequestInputSerializer(InputSerializer):
     email = NormalizedEmailField(max_length=EMAIL_MAX_LENGTH)
 
 
-class LinkInputSerializer(serializers.Serializer):
+class LinkInputSerializer(InputSerializer):
     """The two parts of a mailed link. In the browsable API's form they come from the link's
     query string, as hidden fields."""
 
@@ -187,7 +215,7 @@ class PasswordResetConfirmInputSerializer(LinkInputSerializer):
     new_password = password_field(help_text="Checked by the password validators.")
 
 
-class UserDeleteInputSerializer(serializers.Serializer):
+class UserDeleteInputSerializer(InputSerializer):
     current_password = password_field()
 
 

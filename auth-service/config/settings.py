@@ -370,7 +370,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "accounts.parsers.JSONObjectParser",
-        "rest_framework.parsers.FormParser",
+        "accounts.parsers.FormOrJSONMistakeParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -94,14 +95,16 @@ def test_register_requires_email_and_password(api_client):
     assert set(response.json()) == {"email", "password"}
 
 
-def test_register_ignores_fields_it_does_not_accept(api_client):
-    post(
+def test_register_refuses_fields_it_does_not_take(api_client):
+    response = post(
         api_client,
         "/api/register/",
         {"email": "new@example.com", "password": PASSWORD, "is_staff": True},
     )
 
-    assert User.objects.get(email="new@example.com").is_staff is False
+    assert response.status_code == 400
+    assert list(response.json()) == ["is_staff"]
+    assert not User.objects.filter(email="new@example.com").exists()
 
 
 # --- login -----------------------------------------------------------------------------------
@@ -633,17 +636,72 @@ def test_login_refuses_a_password_that_is_not_a_string(api_client, user):
     assert response.json() == {"password": ["Not a valid string."]}
 
 
-def test_update_me_never_writes_id_password_or_permissions(api_client, user, pair):
-    api_client.put(
+def test_update_me_refuses_id_password_and_permissions_by_name(api_client, user, pair):
+    response = api_client.put(
         "/api/me/",
-        {"id": 999, "password": "x", "is_staff": True, "is_superuser": True, "is_active": False},
+        {"id": 999, "password": "x", "is_staff": True, "username": "Sam"},
         format="json",
         **bearer(pair.access_token),
     )
 
+    assert response.status_code == 400
+    takes = ["Unknown field. This endpoint takes: username, email, current_password."]
+    assert response.json() == {"id": takes, "password": takes, "is_staff": takes}
     stored = User.objects.get(pk=user.pk)
-    assert (stored.is_staff, stored.is_superuser, stored.is_active) == (False, False, True)
+    assert (stored.username, stored.is_staff) == ("", False)
     assert stored.check_password(PASSWORD)
+
+
+def test_a_misspelt_field_is_refused_not_ignored(api_client, user, pair):
+    response = api_client.put(
+        "/api/me/", {"user_name": "typo"}, format="json", **bearer(pair.access_token)
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["user_name"]
+
+
+def test_unknown_fields_are_reported_with_the_field_errors(api_client):
+    response = post(api_client, "/api/register/", {"emial": "x@example.com", "password": "p"})
+
+    assert set(response.json()) == {"emial", "email"}
+
+
+@pytest.mark.parametrize("url", ["/api/login/", "/api/refresh/", "/api/logout/"])
+def test_a_json_body_sent_as_a_form_is_told_what_to_send(api_client, url):
+    # curl -d '{"email": ...}' without -H "Content-Type: application/json".
+    response = api_client.post(
+        url,
+        '{"email": "a@example.com", "password": "x", "refresh_token": "x"}',
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 400
+    assert "Content-Type: application/json" in response.json()["detail"]
+
+
+def test_update_me_with_a_json_body_sent_as_a_form_changes_nothing_and_says_so(
+    api_client, user, pair
+):
+    response = api_client.put(
+        "/api/me/",
+        '{"username": "x"}',
+        content_type="application/x-www-form-urlencoded",
+        **bearer(pair.access_token),
+    )
+
+    assert response.status_code == 400
+    assert User.objects.get(pk=user.pk).username == ""
+
+
+def test_the_browsable_apis_form_still_logs_in(api_client, user):
+    body = urlencode({"email": user.email, "password": PASSWORD, "csrfmiddlewaretoken": "t"})
+
+    response = api_client.post(
+        "/api/login/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
 
 
 def test_update_me_requires_an_access_token(api_client, user):
