@@ -34,9 +34,11 @@ def user_create(*, email: str, password: str) -> User:
     final word when two registrations race. With REQUIRE_EMAIL_VERIFICATION, a verification
     link is mailed to the new address.
     """
+    user = User(email=email)
+    user.set_password(password)  # slow by design: before the transaction, holding no lock
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password)
+            user.save()
     except IntegrityError as e:
         raise ValidationError({"email": [EMAIL_TAKEN]}) from e
     if settings.REQUIRE_EMAIL_VERIFICATION:
@@ -162,16 +164,15 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     """
     _current_password_check(user=user, current_password=current_password)
     _new_password_validate(user=user, new_password=new_password)
-    with transaction.atomic():
-        user_password_set(user=user, password=new_password)
-        return token_pair_issue(user_id=user.pk)
+    user_password_set(user=user, password=new_password)
+    return token_pair_issue(user_id=user.pk)
 
 
 def user_password_set(*, user: User, password: str) -> None:
     """Set and save `user`'s password and end every session: the one rule of every path that
     changes a password (the API, a reset link, the admin)."""
+    user.set_password(password)  # slow by design: before the transaction, holding no lock
     with transaction.atomic():
-        user.set_password(password)
         user.save(update_fields=["password"])
         sessions_end(user_id=user.pk)
 
