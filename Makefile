@@ -2,13 +2,16 @@
 #
 # Each service has its own virtualenv (<service>/.venv) built from its hash-locked
 # requirements-dev.txt; the top-level .venv holds the tools (ruff, hadolint,
-# check-jsonschema) and the end-to-end suite. A venv is rebuilt only when its lock file
-# changes. PYTHON and VENV select another interpreter, e.g. for a second CI pass:
+# check-jsonschema), the end-to-end suite and devstack/ (make env, make run, the e2e and
+# bench stacks). A venv is rebuilt only when its lock file changes. PYTHON and VENV select
+# another interpreter, e.g. for a second CI pass:
 #   make test PYTHON=python3.12 VENV=.venv-3.12
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# A venv whose recipe fails half-way is built again next time.
+.DELETE_ON_ERROR:
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -27,8 +30,11 @@ define venv
 	touch $@
 endef
 
+# devstack.pth puts this folder on the tools venv's path: `import devstack` works from
+# anywhere, as after `pip install -e .`, which pip's hash-checking mode refuses.
 $(TOOLS_VENV): requirements-dev.txt
 	$(call venv,.)
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/devstack.pth"
 
 $(AUTH_VENV): auth-service/requirements-dev.txt
 	$(call venv,auth-service)
@@ -36,26 +42,23 @@ $(AUTH_VENV): auth-service/requirements-dev.txt
 $(SCORE_VENV): score-service/requirements-dev.txt
 	$(call venv,score-service)
 
-.PHONY: help install env env-keys rotate-jwt-key run lint fmt test test-score test-auth test-e2e bench bench-http lock
+.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-score test-auth test-e2e bench bench-http lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
 
-env:  ## Write .env from .env.example: fresh secrets and Ed25519 key pair (never overwrites).
-	$(PYTHON) scripts/stack.py env
+env: $(TOOLS_VENV)  ## Write .env from .env.example: fresh secrets and Ed25519 key pair (never overwrites).
+	$(BIN)/python -m devstack env
 
-env-keys:  ## Switch an existing .env to EdDSA: add a fresh Ed25519 key pair, empty JWT_SECRET.
-	$(PYTHON) scripts/stack.py env-keys
+rotate-jwt-key: $(TOOLS_VENV)  ## Rotate the token signing key in .env, by STEP=publish, activate, retire.
+	$(BIN)/python -m devstack rotate-jwt-key $(STEP)
 
-rotate-jwt-key:  ## Rotate the token signing key in .env, by STEP=publish, activate, retire.
-	$(PYTHON) scripts/stack.py rotate-jwt-key $(STEP)
-
-run:  ## The stack as local processes: gateway on :8000 (no Docker). Ctrl-C stops it.
-	$(PYTHON) scripts/stack.py check
+run: $(TOOLS_VENV)  ## The stack as local processes: gateway on :8000 (no Docker). Ctrl-C stops it.
+	$(BIN)/python -m devstack check
 	$(MAKE) --no-print-directory $(AUTH_VENV) $(SCORE_VENV)
-	$(PYTHON) scripts/stack.py run --venv $(VENV)
+	$(BIN)/python -m devstack run --venv $(VENV)
 
 lint: $(TOOLS_VENV)  ## ruff (lint and format check), hadolint, workflow schema, one token contract.
 	cmp auth-service/accounts/token_contract.py score-service/app/token_contract.py
@@ -68,7 +71,10 @@ fmt: $(TOOLS_VENV)  ## Format and auto-fix with ruff.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint test-score test-auth test-e2e  ## Lint, then every suite (the CI command).
+test: lint test-devstack test-score test-auth test-e2e  ## Lint, then every suite (the CI command).
+
+test-devstack: $(TOOLS_VENV)  ## devstack's own suite: .env, keys, rotation, the gateway's config.
+	$(BIN)/python -m pytest devstack
 
 test-score: $(SCORE_VENV)  ## The score service's suite.
 	cd score-service && $(BIN)/python -m pytest
@@ -82,9 +88,9 @@ test-e2e: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## End-to-end through nginx 
 bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 	cd score-service && $(BIN)/python bench.py
 
-bench-http: $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
+bench-http: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
 	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(PYTHON) scripts/bench_http.py --venv $(VENV)
+	$(BIN)/python scripts/bench_http.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.
 	for in in requirements-dev.in */requirements*.in; do \

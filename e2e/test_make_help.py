@@ -3,7 +3,7 @@
 import re
 import subprocess
 
-from conftest import ROOT
+from devstack import ROOT
 
 
 def test_make_help_lists_every_phony_target():

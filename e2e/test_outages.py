@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PASSWORD, bearer, claims, free_port, stack_module, stack_running
+from conftest import PASSWORD, bearer, claims, stack_running
+from devstack.teststack import free_port, free_ports
 
 RECOVERY_SECONDS = 15
 
@@ -150,7 +151,7 @@ def outage_stack(stack, dependencies, tmp_path_factory) -> Iterator[object]:
     """A stack like the suite's, on the dependencies above. One gunicorn worker: the lifetimes
     kept through a Redis outage are those this process read."""
     postgres, redis = dependencies
-    ports = stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
+    ports = free_ports()
     settings = {
         **stack.settings,
         "DATABASE_URL": postgres.url,

@@ -7,7 +7,8 @@ import jwt
 import pytest
 
 import token_contract_cases as cases
-from conftest import ROOT, claims
+from conftest import claims
+from devstack import ROOT
 
 AUTH_COPY = ROOT / "auth-service" / "accounts" / "token_contract.py"
 SCORE_COPY = ROOT / "score-service" / "app" / "token_contract.py"

@@ -19,9 +19,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from conftest import PASSWORD, ROOT, bearer, claims, stack_module
+from conftest import PASSWORD, bearer, claims
+from devstack import ROOT
+from devstack.envfile import env_file_create, env_file_read, env_quote
+from devstack.rotation import NEXT_KEY_FILE, jwt_key_rotate
 
-KEY_SETTINGS = ("JWT_PRIVATE_KEY", "JWT_NEXT_PRIVATE_KEY", "JWT_PUBLIC_KEYS")
+KEY_SETTINGS = ("JWT_PRIVATE_KEY", "JWT_PUBLIC_KEYS")
 
 
 @dataclass
@@ -153,11 +156,17 @@ def test_hs256_stack_publishes_no_key(hs256_stack):
     assert response.json() == {"keys": []}
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/<pid>/environ (Linux)")
-def test_running_score_process_environment_holds_no_private_key(stack):
-    pid = stack.services["score"].process.pid
+def process_environment(stack, name: str) -> dict[str, str]:
+    """The environment a running program of the stack was started with (Linux's /proc)."""
+    if sys.platform != "linux":
+        pytest.skip("reads /proc/<pid>/environ (Linux)")
+    pid = stack.services[name].process.pid
     entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
-    environ = dict(entry.split("=", 1) for entry in entries if "=" in entry)
+    return dict(entry.split("=", 1) for entry in entries if "=" in entry)
+
+
+def test_running_score_process_environment_holds_no_private_key(stack):
+    environ = process_environment(stack, "score")
     private = json.loads(stack.settings["JWT_PRIVATE_KEY"])
 
     assert "JWT_PRIVATE_KEY" not in environ
@@ -185,9 +194,9 @@ def compose_services(project: Path) -> dict:
 
 def test_compose_gives_the_score_service_public_keys_only(tmp_path):
     env_file = tmp_path / ".env"
-    stack_module.env_file_create(target=env_file)
+    env_file_create(target=env_file)
     services = compose_services(tmp_path)
-    private = json.loads(stack_module.env_file_read(env_file)["JWT_PRIVATE_KEY"])
+    private = json.loads(env_file_read(env_file)["JWT_PRIVATE_KEY"])
 
     score = services["score"]["environment"]
     assert "JWT_PRIVATE_KEY" not in score
@@ -196,9 +205,23 @@ def test_compose_gives_the_score_service_public_keys_only(tmp_path):
     assert json.loads(services["auth"]["environment"]["JWT_PRIVATE_KEY"]) == private
 
 
+def test_compose_gives_a_published_next_key_to_no_service(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file_create(target=env_file)
+    next_key_file = tmp_path / NEXT_KEY_FILE.name
+    jwt_key_rotate("publish", env_file=env_file, next_key_file=next_key_file)
+    services = compose_services(tmp_path)
+    following = json.loads(next_key_file.read_text(encoding="utf-8"))
+
+    for service in services.values():
+        environment = service.get("environment") or {}
+        assert not [name for name, value in environment.items() if following["d"] in (value or "")]
+    assert following["kid"] in services["score"]["environment"]["JWT_PUBLIC_KEYS"]
+
+
 def test_compose_passes_every_setting_of_env_to_the_auth_service_and_sets_its_own(tmp_path):
     env_file = tmp_path / ".env"
-    stack_module.env_file_create(target=env_file)
+    env_file_create(target=env_file)
     with env_file.open("a", encoding="utf-8") as f:
         f.write("A_SETTING_ADDED_LATER=1\n")
 
@@ -218,14 +241,13 @@ def test_compose_passes_every_setting_of_env_to_the_auth_service_and_sets_its_ow
 
 @pytest.fixture
 def rotation(stack, tmp_path) -> Iterator:
-    """Run `make rotate-jwt-key STEP=...` on a copy of the stack's keys, then restart what the
-    step says to restart with the new keys; the stack's own keys come back afterwards."""
-    original = {name: stack.settings.get(name) for name in KEY_SETTINGS}
+    """Run `make rotate-jwt-key STEP=...` on a copy of the stack's keys in tmp_path, then
+    restart what the step says to restart with the keys of that .env; the stack's own keys
+    come back afterwards."""
+    original = {name: stack.settings[name] for name in KEY_SETTINGS}
     env_file = tmp_path / ".env"
     env_file.write_text(
-        "".join(
-            f"{name}={stack_module.env_quote(value)}\n" for name, value in original.items() if value
-        ),
+        "".join(f"{name}={env_quote(value)}\n" for name, value in original.items()),
         encoding="utf-8",
     )
 
@@ -237,33 +259,30 @@ def rotation(stack, tmp_path) -> Iterator:
             stack.service_wait(name)
 
     def rotate(step: str) -> None:
-        updates, _ = stack_module.jwt_key_rotation(step, stack_module.env_file_read(env_file))
-        stack_module.env_file_update(env_file, updates)
-        values = stack_module.env_file_read(env_file)
-        for name in KEY_SETTINGS:
-            stack.settings.pop(name, None)
-        stack.settings.update({n: v for n, v in values.items() if n in KEY_SETTINGS})
+        jwt_key_rotate(step, env_file=env_file, next_key_file=tmp_path / NEXT_KEY_FILE.name)
+        stack.settings.update(env_file_read(env_file))
         restart(*(["auth"] if step == "activate" else ["auth", "score"]))
 
     yield rotate
-    for name, value in original.items():
-        stack.settings.pop(name, None)
-        if value:
-            stack.settings[name] = value
+    stack.settings.update(original)
     restart("auth", "score")
 
 
 def test_rotation_overlaps_the_keys_then_retires_the_old_one(
-    stack, gateway, login, rotation, access_lifetime
+    stack, gateway, login, rotation, tmp_path, access_lifetime
 ):
-    # Each step restarts the services: on a busy machine that outlasts the default 30 s.
-    access_lifetime(300)
+    # Five restarts can outlast the default 30 s on a busy machine: the old token must still
+    # be within its lifetime when retire refuses it.
+    access_lifetime(600)
     both = Mode("EdDSA", stack, gateway)
     old_token = login()["access_token"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
 
     rotation("publish")
+    following = json.loads((tmp_path / NEXT_KEY_FILE.name).read_text(encoding="utf-8"))
     assert jwt.get_unverified_header(login()["access_token"])["kid"] == old_kid
+    for name in ("auth", "score"):  # the next key waits, given to no service
+        assert following["d"] not in "".join(process_environment(stack, name).values())
     assert len(gateway.get("/.well-known/jwks.json").json()["keys"]) == 2
 
     rotation("activate")

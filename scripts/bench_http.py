@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench-http`: the hot paths over HTTP, with wrk, as ratios measured in one run.
 
-Starts the stack of `make run` (scripts/stack.py: gunicorn, uvicorn, nginx) on free ports
+Starts the stack of `make run` (devstack: gunicorn, uvicorn, nginx) on free ports
 with its own database, and peers on the same machine, versions and server settings:
 - score: a naive FastAPI endpoint, one jwt.decode and a bisect (bench_peers/score_naive.py);
 - auth: djangorestframework-simplejwt's JWTAuthentication and a RetrieveAPIView, on the auth
@@ -9,7 +9,7 @@ with its own database, and peers on the same machine, versions and server settin
 - memory: a bare FastAPI app with one route (bench_peers/bare.py), for the RSS ratio.
 Every target is loaded in turn, in a shuffled order, for ROUNDS rounds; a figure is the
 median of its rounds. Each run logs in again, so a token is reused for at most DURATION
-seconds, as a polling client would. Standard library only.
+seconds, as a polling client would. Runs in the tools venv (make bench-http), for devstack.
 
 Environment: BENCH_ROUNDS (3), BENCH_DURATION (5 s), BENCH_CONNECTIONS (32); DATABASE_URL and
 REDIS_URL as for the e2e suite (a fresh PostgreSQL database beside DATABASE_URL; Redis db 3).
@@ -24,23 +24,22 @@ import platform
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stack as stack_module  # scripts/stack.py, beside this file
+from devstack import AUTH_DIR, ROOT, SCORE_DIR
+from devstack.gateway import nginx_find
+from devstack.supervisor import Stack
+from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
 
-ROOT = stack_module.ROOT
 PEERS = ROOT / "scripts" / "bench_peers"
 REQUIREMENTS = ROOT / "scripts" / "requirements-bench.txt"
 PASSWORD = "Correct-horse-battery-staple-9"  # noqa: S105 (the bench user's)
@@ -54,12 +53,6 @@ class Target:
     name: str
     url: str
     auth: bool  # needs a fresh access token
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post_json(url: str, body: dict) -> dict:
@@ -101,51 +94,9 @@ def wrk(url: str, token: str | None) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def settings_bench(work: Path, ports: stack_module.Ports, python: str) -> dict[str, str]:
-    """The stack's settings: .env.example with fresh secrets, throttles out of the way."""
-    example = stack_module.env_text_with_secrets(stack_module.ENV_EXAMPLE.read_text("utf-8"))
-    (work / "settings.env").write_text(example, encoding="utf-8")
-    settings = stack_module.env_file_read(work / "settings.env")
-    settings.update(
-        DEBUG="0",
-        ALLOWED_HOSTS="localhost,127.0.0.1",
-        THROTTLE_RATE_REGISTER="1000/min",
-        THROTTLE_RATE_LOGIN_IP="1000/min",
-        THROTTLE_RATE_LOGIN_ACCOUNT_IP="1000/min",
-        THROTTLE_RATE_LOGIN_ACCOUNT="1000/min",
-        GATEWAY_RATE_LIMIT="1000r/s",
-        GATEWAY_RATE_BURST="1000",
-        GAME_FILE="",
-        GAME_SEED="2024",
-    )
-    database_url = os.environ.get("DATABASE_URL")
-    if database_url:
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        subprocess.run(  # noqa: S603
-            [python, "-c", POSTGRES_RUN, database_url, f'CREATE DATABASE "{name}"'], check=True
-        )
-        settings["DATABASE_URL"] = (
-            urllib.parse.urlparse(database_url)._replace(path=f"/{name}").geturl()
-        )
-    else:
-        settings["DATABASE_URL"] = f"sqlite:///{work / 'auth.sqlite3'}"
-    redis_url = os.environ.get("REDIS_URL")
-    settings["REDIS_URL"] = (
-        urllib.parse.urlparse(redis_url)._replace(path="/3").geturl() if redis_url else ""
-    )
-    return settings
-
-
-POSTGRES_RUN = (
-    "import sys, psycopg; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
-)
-
-
-def peers_start(
-    stack: stack_module.Stack, work: Path, ports: dict[str, int]
-) -> dict[str, subprocess.Popen]:
+def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, subprocess.Popen]:
     """Start the two peers; return their processes once they answer."""
-    auth_python = stack.python(stack_module.AUTH_DIR)
+    auth_python = stack.python(AUTH_DIR)
     site = work / "peer-site"
     subprocess.run(  # noqa: S603
         [
@@ -171,11 +122,11 @@ def peers_start(
     def uvicorn_peer(app: str, name: str) -> subprocess.Popen:
         # The score service's interpreter and modules (app.game), so the peer runs the same
         # FastAPI, PyJWT and uvicorn.
-        python = stack.python(stack_module.SCORE_DIR)
+        python = stack.python(SCORE_DIR)
         return subprocess.Popen(  # noqa: S603
             [python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(ports[name])],
             cwd=ROOT / "scripts",
-            env={**env, "PYTHONPATH": str(stack_module.SCORE_DIR)},
+            env={**env, "PYTHONPATH": str(SCORE_DIR)},
             stdout=(logs / f"{name.replace(' ', '-')}.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
@@ -185,7 +136,7 @@ def peers_start(
         "bare": uvicorn_peer("bench_peers.bare:app", "bare"),
         "auth peer": subprocess.Popen(  # noqa: S603
             [auth_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
-            cwd=stack_module.AUTH_DIR,
+            cwd=AUTH_DIR,
             env={
                 **env,
                 "GUNICORN_BIND": f"127.0.0.1:{ports['auth peer']}",
@@ -230,19 +181,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", default=".venv")
     options = parser.parse_args()
-    nginx = stack_module.nginx_find()
+    nginx = nginx_find()
     if nginx is None or shutil.which("wrk") is None:
         print("bench: needs nginx and wrk (apt-get install nginx-light wrk)", file=sys.stderr)
         return 1
 
     work = Path(tempfile.mkdtemp(prefix="bench-http-"))
     (work / "logs").mkdir()
-    ports = stack_module.Ports(gateway=free_port(), auth=free_port(), score=free_port())
-    auth_python = str(stack_module.AUTH_DIR / options.venv / "bin" / "python")
-    settings = settings_bench(work, ports, auth_python)
-    stack = stack_module.Stack(
-        settings=settings, venv=options.venv, ports=ports, logs=work / "logs"
-    )
+    ports = free_ports()
+    auth_python = str(AUTH_DIR / options.venv / "bin" / "python")
+    # Redis db 3 of REDIS_URL's server: the auth suite uses db 1, the e2e suite db 2.
+    settings = settings_throwaway(work, python=auth_python, redis_db=3)
+    stack = Stack(settings=settings, venv=options.venv, ports=ports, logs=work / "logs")
     peer_ports = {"score peer": free_port(), "auth peer": free_port(), "bare": free_port()}
     peers: dict[str, subprocess.Popen] = {}
     try:
@@ -298,6 +248,8 @@ def main() -> int:
             process.terminate()
             process.wait(15)
         stack.stop()
+        if os.environ.get("DATABASE_URL"):
+            postgres_database_drop(auth_python, settings["DATABASE_URL"])
 
     rps = {name: statistics.median(values) for name, values in results.items()}
     print()
