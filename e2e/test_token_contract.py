@@ -1,5 +1,6 @@
-"""One token contract: the vendored module is the same file in both services, and the shared
-table of cases gets the same answer from /api/me/ and /score through nginx."""
+"""One token contract: the vendored modules are the same files in both services, and the
+shared table of cases gets the same answer from /api/me/ and /score through nginx, in both
+signing modes."""
 
 import json
 
@@ -10,12 +11,15 @@ import token_contract_cases as cases
 from conftest import claims
 from devstack import ROOT
 
-AUTH_COPY = ROOT / "auth-service" / "accounts" / "token_contract.py"
-SCORE_COPY = ROOT / "score-service" / "app" / "token_contract.py"
+VENDORED = ("token_contract.py", "token_cache.py")
 
 
-def test_the_token_contract_is_the_same_file_in_both_services():
-    assert AUTH_COPY.read_bytes() == SCORE_COPY.read_bytes()
+@pytest.mark.parametrize("name", VENDORED)
+def test_a_vendored_module_is_the_same_file_in_both_services(name):
+    auth_copy = ROOT / "auth-service" / "accounts" / name
+    score_copy = ROOT / "score-service" / "app" / name
+
+    assert auth_copy.read_bytes() == score_copy.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +32,33 @@ def user_sub(gateway, stack) -> str:
     return claims(tokens["access_token"])["sub"]
 
 
-@pytest.mark.parametrize("case", cases.CASES, ids=lambda case: case.name)
-def test_both_services_answer_each_case_of_the_token_contract_alike(gateway, stack, user_sub, case):
-    settings = stack.settings
+@pytest.mark.parametrize(("mode", "case"), cases.MODE_CASES, ids=cases.MODE_CASE_IDS)
+def test_both_services_answer_each_case_of_the_token_contract_alike(
+    request, gateway, stack, user_sub, mode, case
+):
+    # The HS256 stack shares the EdDSA stack's database, so the user exists in both.
+    running = stack if mode == "EdDSA" else request.getfixturevalue("hs256_stack")
+    settings = running.settings
+    key = (
+        jwt.PyJWK(json.loads(settings["JWT_PRIVATE_KEY"]), algorithm="EdDSA")
+        if mode == "EdDSA"
+        else settings["JWT_SECRET"]
+    )
     token = cases.case_token(
         case,
-        signing_key=jwt.PyJWK(json.loads(settings["JWT_PRIVATE_KEY"]), algorithm="EdDSA"),
+        key=key,
         issuer=settings["JWT_ISSUER"],
         audience=settings["JWT_AUDIENCE"],
         sub=user_sub,
+        leeway=int(settings["JWT_LEEWAY"]),
     )
+    url = running.url
     well_formed = {"Authorization": f"Bearer {token}"}
-    gateway.get("/score", params={"offset": 0}, headers=well_formed)  # into score's cache
+    gateway.get(f"{url}/score", params={"offset": 0}, headers=well_formed)  # into score's cache
     headers = cases.case_header(case, token)
 
-    me = gateway.get("/api/me/", headers=headers)
-    score = gateway.get("/score", params={"offset": 0}, headers=headers)
+    me = gateway.get(f"{url}/api/me/", headers=headers)
+    score = gateway.get(f"{url}/score", params={"offset": 0}, headers=headers)
 
     expected = (200, 200) if case.detail is None else (401, 401)
     assert (me.status_code, score.status_code) == expected

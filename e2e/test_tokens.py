@@ -12,13 +12,6 @@ def test_access_token_from_login_works_on_score(gateway, login):
     assert response.json() == {"offset": 0, "home": 0, "away": 0}
 
 
-def test_score_refuses_a_request_without_token(gateway):
-    response = gateway.get("/score", params={"offset": 0})
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert "detail" in response.json()
-
-
 def test_lifetime_change_applies_to_the_next_login_without_restart(login, access_lifetime):
     access_lifetime(7)
     token = claims(login()["access_token"])

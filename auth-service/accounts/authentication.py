@@ -12,7 +12,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.token_contract import AccessTokenError, VerifiedTokenCache, bearer_token
+from accounts.token_cache import VerifiedTokenCache
+from accounts.token_contract import AccessTokenError, bearer_token
 from accounts.tokens import AccessTokenClaims, access_token_decode
 
 # One per process, shared by its threads (gunicorn's gthread workers).

@@ -1,31 +1,21 @@
-"""The access-token contract of both services: header, claims, `sub`, messages.
+"""The access-token contract of both services: keys, header, claims, `sub`, messages.
 
 Vendored: this file is byte-identical in auth-service/accounts/token_contract.py and
 score-service/app/token_contract.py (services import nothing from each other); `make lint`
 and e2e/test_token_contract.py fail when the copies differ, so edit both at once. The cases
-that prove the services apply it alike, run by both suites and the e2e suite, are
-e2e/token_contract_cases.py.
+that prove the services apply it alike, run by both suites and the e2e suite in both signing
+modes, are e2e/token_contract_cases.py; what they do not reach (key parsing) is unit-tested
+once, in score-service/tests/test_token_contract.py.
 
 Messages: one for a missing header, one for a malformed one, one for an expired token
 (clients refresh on it), and "Token is invalid." for every other refusal: no oracle on
-signatures, keys or claims.
-
-VerifiedTokenCache keeps tokens already verified in full: clients poll with one token for its
-whole lifetime, and a signature check costs far more than the rest of a request (Envoy's
-``jwt_authn`` caches for the same reason). The key is the exact token string, only accepted
-tokens are stored, and a hit re-checks ``exp``, ``nbf`` and ``iat`` with the leeway, so a
-cached token expires on time.
+signatures, keys or claims. A key that cannot be used raises TokenKeyError, whose message
+the settings of each service prefix with the variable's name.
 """
 
-import base64
-import binascii
 import json
 import re
-import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Mapping
 
 import jwt
 
@@ -39,9 +29,6 @@ REQUIRED_CLAIMS = ("sub", "iat", "exp", "jti", "iss", "aud", "token_type", "sid"
 # yields no token that anyone accepts.
 ACCESS_TOKEN_LIFETIME_MAX = 24 * 60 * 60
 EDDSA = "EdDSA"
-# What every secret and key of .env.example starts with until `make env` replaces it: both
-# services refuse it (scripts/stack.py, which runs before any virtualenv, has its own copy).
-PLACEHOLDER_PREFIX = "change-me"
 
 NOT_PROVIDED = "Authentication credentials were not provided."
 BAD_HEADER = "Authorization header must be 'Bearer <token>'."
@@ -54,6 +41,60 @@ _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9\-._~+/]+=*)")
 # `sub` is a user id: a positive integer in canonical form, within PostgreSQL's bigint.
 _SUBJECT = re.compile(r"[1-9][0-9]{0,18}")
 _SUBJECT_MAX = 2**63 - 1
+
+
+class TokenKeyError(ValueError):
+    """A JWK or JWKS cannot be used; the message says why, in one line."""
+
+
+def _ed25519_jwk(jwk: object, *, private: bool) -> jwt.PyJWK:
+    """Return `jwk` (a JWK dict) as a PyJWK; raise TokenKeyError unless it is an Ed25519 key
+    with a `kid` and with (`private`) or without its private part `d`."""
+    if not isinstance(jwk, dict):
+        raise TokenKeyError("a key is not a JSON object (a JWK)")
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenKeyError("a key has no 'kid'")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise TokenKeyError(f"key {kid!r} is not an Ed25519 key (kty OKP, crv Ed25519)")
+    if jwk.get("alg", EDDSA) != EDDSA:
+        raise TokenKeyError(f"key {kid!r} is for alg {jwk['alg']!r}, not EdDSA")
+    if private and "d" not in jwk:
+        raise TokenKeyError(f"key {kid!r} has no private part 'd'")
+    if not private and "d" in jwk:
+        raise TokenKeyError(f"key {kid!r} holds a private part 'd': publish public keys only")
+    try:
+        return jwt.PyJWK(jwk, algorithm=EDDSA)
+    except (jwt.PyJWTError, ValueError) as e:
+        # e.g. a bad base64 value, a key of the wrong length, or an x that is not d's.
+        raise TokenKeyError(f"key {kid!r} is malformed: {e}") from None
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise TokenKeyError("is not JSON (one line, in single quotes in .env)") from None
+
+
+def private_key_parse(text: str) -> jwt.PyJWK:
+    """Return the private Ed25519 JWK (RFC 8037) held in `text`; raise TokenKeyError."""
+    return _ed25519_jwk(_json(text), private=True)
+
+
+def public_keys_parse(text: str) -> dict[str, jwt.PyJWK]:
+    """Return the public Ed25519 keys of the JWKS (RFC 7517 5) in `text` by `kid`; raise
+    TokenKeyError unless it is a non-empty set of public keys with distinct kids."""
+    jwks = _json(text)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise TokenKeyError('must be a JWKS: {"keys": [<public JWK>, ...]}')
+    keys: dict[str, jwt.PyJWK] = {}
+    for jwk in jwks["keys"]:
+        key = _ed25519_jwk(jwk, private=False)
+        if key.key_id in keys:
+            raise TokenKeyError(f"kid {key.key_id!r} appears twice")
+        keys[key.key_id] = key
+    return keys
 
 
 class AccessTokenError(Exception):
@@ -102,9 +143,10 @@ def access_token_verify(
     an HS256 token keyed with a public key are refused); with EdDSA the key is the public
     key its `kid` names (RFC 7515 4.1.4), with HS* the shared secret. Every claim is
     required; `iss`, `aud` (a string, not a list), `exp`, `iat` and `nbf` are checked with
-    `leeway` seconds of clock skew; then the type, `sub`, the lifetime (`exp - iat` at most
-    ACCESS_TOKEN_LIFETIME_MAX), `sid` (a non-empty string) and `auth_time` (an integer, not
-    after `iat`).
+    `leeway` seconds of clock skew; then the times (`exp`, `iat` and any `nbf` numbers, as
+    RFC 7519 2 defines a NumericDate; PyJWT also takes digits in a string), the type, `sub`,
+    the lifetime (`exp - iat` at most ACCESS_TOKEN_LIFETIME_MAX), `sid` (a non-empty string)
+    and `auth_time` (an integer, not after `iat`).
     """
     try:
         key: jwt.PyJWK | str | None = secret
@@ -127,114 +169,16 @@ def access_token_verify(
     except jwt.InvalidTokenError as e:
         raise AccessTokenError(INVALID) from e
     user_id = subject_user_id(claims["sub"])
-    auth_time = claims["auth_time"]
+    times = [claims["exp"], claims["iat"], claims.get("nbf", 0)]
     if (
-        claims["token_type"] != ACCESS_TOKEN_TYPE
+        any(type(time) not in (int, float) for time in times)  # bool, str: not a NumericDate
+        or claims["token_type"] != ACCESS_TOKEN_TYPE
         or user_id is None
         or claims["exp"] - claims["iat"] > ACCESS_TOKEN_LIFETIME_MAX
         or not isinstance(claims["sid"], str)
         or not claims["sid"]
-        or not isinstance(auth_time, int)
-        or isinstance(auth_time, bool)
-        or auth_time > claims["iat"]
+        or type(claims["auth_time"]) is not int
+        or claims["auth_time"] > claims["iat"]
     ):
         raise AccessTokenError(INVALID)
     return user_id, claims
-
-
-Claims = TypeVar("Claims")
-
-# Each entry holds one token (a few hundred bytes) and its claims: about 2 MB when full.
-CACHE_MAXSIZE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry(Generic[Claims]):
-    claims: Claims
-    exp: int
-    nbf: int | None
-    iat: int
-
-
-def _time_claims(token: str) -> tuple[int, int | None, int] | None:
-    """Return (exp, nbf, iat) of a token the verifier accepted, read as PyJWT reads them;
-    None when they cannot be read (the token is then not cached)."""
-    try:
-        segment = token.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        nbf = payload.get("nbf")
-        return (
-            int(payload["exp"]),
-            None if nbf is None else int(nbf),
-            int(payload["iat"]),
-        )
-    except (IndexError, KeyError, AttributeError, TypeError, ValueError, binascii.Error):
-        return None
-
-
-class VerifiedTokenCache(Generic[Claims]):
-    """Token string -> claims of tokens the verifier accepted, at most ``maxsize`` of them.
-
-    Safe to share between threads; ``clock`` returns the time in seconds. When full,
-    expired entries are dropped from the oldest on, then the oldest entry if that freed
-    nothing (tokens of one lifetime expire in the order they were first seen).
-    """
-
-    def __init__(
-        self, maxsize: int = CACHE_MAXSIZE, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.maxsize = maxsize
-        self._clock = clock
-        self._entries: dict[str, _Entry[Claims]] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def get(self, token: str, *, leeway: float) -> Claims | None:
-        """Return the cached claims of ``token`` if its times still pass, else None."""
-        now = self._clock()
-        # A lone dict read is atomic; only the writes, which read then change, take the lock.
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        if (
-            entry.exp > now - leeway
-            and (entry.nbf is None or entry.nbf <= now + leeway)
-            and entry.iat <= now + leeway
-        ):
-            return entry.claims
-        with self._lock:
-            self._entries.pop(token, None)
-        return None
-
-    def verify(self, token: str, verifier: Callable[[str], Claims], *, leeway: float) -> Claims:
-        """Return the claims of ``token``: from the cache when it holds the token and its
-        times still pass, else from ``verifier(token)``, whose errors propagate."""
-        claims = self.get(token, leeway=leeway)
-        if claims is not None:
-            return claims
-        claims = verifier(token)  # raises for a refused token: nothing is stored
-        times = _time_claims(token)
-        if times is not None:
-            self._store(token, _Entry(claims, *times), self._clock() - leeway)
-        return claims
-
-    def _store(self, token: str, entry: _Entry[Claims], expired_before: float) -> None:
-        with self._lock:
-            entries = self._entries
-            if len(entries) >= self.maxsize:
-                expired = []
-                for oldest, held in entries.items():
-                    if held.exp > expired_before:
-                        break
-                    expired.append(oldest)
-                for oldest in expired:
-                    del entries[oldest]
-                if len(entries) >= self.maxsize:
-                    del entries[next(iter(entries))]
-            entries[token] = entry

@@ -5,7 +5,6 @@ public key (JWT_PUBLIC_KEYS, a JWKS) that verifies it; HS* signs with JWT_SECRET
 Verifying needs only the keys and the clock, so the score service can do it on its own.
 """
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,93 +15,29 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from jwt.algorithms import OKPAlgorithm
 
-from accounts.token_contract import (
-    ACCESS_TOKEN_TYPE,
-    EDDSA,
-    PLACEHOLDER_PREFIX,
-    access_token_verify,
-)
-
-KEYS_HINT = "`make env` writes a fresh pair; docs/tokens.md: Access-token keys"
+from accounts.token_contract import ACCESS_TOKEN_TYPE, EDDSA, TokenKeyError, access_token_verify
 
 
-class TokenKeyError(ValueError):
-    """JWT_PRIVATE_KEY or JWT_PUBLIC_KEYS cannot be used; the message says why, in one line."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccessTokenClaims:
-    """The verified claims of an access token: whose it is, and of which session."""
+    """The verified claims of an access token: whose it is, of which session, and its times
+    (as PyJWT reads them), which bound how long the verified-token cache serves it."""
 
     user_id: int
     jti: str
     session_id: str  # `sid`: the refresh-token family the token was issued in
     authenticated_at: datetime  # `auth_time`: when that session last proved the password
+    exp: int
+    iat: int
+    nbf: int | None = None
 
 
 # --- keys ----------------------------------------------------------------------------------------
 
 
-def _ed25519_jwk(name: str, jwk: object, *, private: bool) -> jwt.PyJWK:
-    """Return `jwk` (a JWK dict) as a PyJWK; raise TokenKeyError unless it is an Ed25519 key with
-    a `kid` and with (`private`) or without its private part `d`."""
-    if not isinstance(jwk, dict):
-        raise TokenKeyError(f"{name}: a key is not a JSON object (a JWK)")
-    kid = jwk.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise TokenKeyError(f"{name}: a key has no 'kid'")
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise TokenKeyError(f"{name}: key {kid!r} is not an Ed25519 key (kty OKP, crv Ed25519)")
-    if jwk.get("alg", EDDSA) != EDDSA:
-        raise TokenKeyError(f"{name}: key {kid!r} is for alg {jwk['alg']!r}, not EdDSA")
-    if private and "d" not in jwk:
-        raise TokenKeyError(f"{name}: key {kid!r} has no private part 'd'")
-    if not private and "d" in jwk:
-        raise TokenKeyError(
-            f"{name}: key {kid!r} holds a private part 'd'; publish public keys only"
-        )
-    try:
-        return jwt.PyJWK(jwk, algorithm=EDDSA)
-    except (jwt.PyJWTError, ValueError) as e:
-        # e.g. a bad base64 value, a key of the wrong length, or an x that is not d's.
-        raise TokenKeyError(f"{name}: key {kid!r} is malformed: {e}") from None
-
-
-def _json_load(name: str, text: str) -> object:
-    if not text:
-        raise TokenKeyError(f"{name} is required with JWT_ALGORITHM=EdDSA ({KEYS_HINT})")
-    if text.startswith(PLACEHOLDER_PREFIX):
-        raise TokenKeyError(
-            f"{name} still holds the example value ({PLACEHOLDER_PREFIX}...) ({KEYS_HINT})"
-        )
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise TokenKeyError(
-            f"{name} is not JSON (a JWK on one line, in single quotes in .env)"
-        ) from None
-
-
-def signing_key_load(text: str) -> jwt.PyJWK:
-    """Return the private Ed25519 JWK held in `text` (JWT_PRIVATE_KEY); raise TokenKeyError."""
-    return _ed25519_jwk("JWT_PRIVATE_KEY", _json_load("JWT_PRIVATE_KEY", text), private=True)
-
-
-def verifying_keys_load(text: str, *, signing_key: jwt.PyJWK) -> dict[str, jwt.PyJWK]:
-    """Return the public keys of the JWKS in `text` (JWT_PUBLIC_KEYS) by `kid`.
-
-    Raise TokenKeyError when the set is malformed, holds a private part, repeats a `kid`, or
-    lacks the signing key's public half under its `kid` (tokens this service signs must verify).
-    """
-    jwks = _json_load("JWT_PUBLIC_KEYS", text)
-    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-        raise TokenKeyError('JWT_PUBLIC_KEYS must be a JWKS: {"keys": [<public JWK>, ...]}')
-    keys: dict[str, jwt.PyJWK] = {}
-    for jwk in jwks["keys"]:
-        key = _ed25519_jwk("JWT_PUBLIC_KEYS", jwk, private=False)
-        if key.key_id in keys:
-            raise TokenKeyError(f"JWT_PUBLIC_KEYS: kid {key.key_id!r} appears twice")
-        keys[key.key_id] = key
+def signing_key_published(keys: Mapping[str, jwt.PyJWK], *, signing_key: jwt.PyJWK) -> None:
+    """Raise TokenKeyError unless `keys` (JWT_PUBLIC_KEYS) hold the public half of
+    `signing_key` (JWT_PRIVATE_KEY) under its `kid`: tokens this service signs must verify."""
     published = keys.get(signing_key.key_id)
     if published is None:
         raise TokenKeyError(
@@ -112,7 +47,6 @@ def verifying_keys_load(text: str, *, signing_key: jwt.PyJWK) -> dict[str, jwt.P
         raise TokenKeyError(
             f"JWT_PUBLIC_KEYS: kid {signing_key.key_id!r} is another key than JWT_PRIVATE_KEY's"
         )
-    return keys
 
 
 def _public_jwk(key: jwt.PyJWK) -> dict:
@@ -168,9 +102,13 @@ def access_token_decode(token: str) -> AccessTokenClaims:
         audience=settings.JWT_AUDIENCE,
         leeway=settings.JWT_LEEWAY,
     )
+    nbf = claims.get("nbf")
     return AccessTokenClaims(
         user_id=user_id,
         jti=claims["jti"],
         session_id=claims["sid"],
         authenticated_at=datetime.fromtimestamp(claims["auth_time"], UTC),
+        exp=int(claims["exp"]),
+        iat=int(claims["iat"]),
+        nbf=None if nbf is None else int(nbf),
     )

@@ -5,22 +5,31 @@ short secret stops the start. A missing, malformed, mismatched or example signin
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from accounts.token_contract import ACCESS_TOKEN_LIFETIME_MAX
-from accounts.tokens import (
-    PLACEHOLDER_PREFIX,
+from accounts.token_contract import (
+    ACCESS_TOKEN_LIFETIME_MAX,
     TokenKeyError,
-    signing_key_load,
-    verifying_keys_load,
+    private_key_parse,
+    public_keys_parse,
 )
+from accounts.tokens import signing_key_published
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# What every secret and key of .env.example starts with until `make env` replaces it (the
+# score service's settings and devstack/envfile.py, which share no code with this one, have
+# their own copy).
+PLACEHOLDER_PREFIX = "change-me"
+KEYS_HINT = "`make env` writes a fresh pair; docs/tokens.md: Access-token keys"
+Key = TypeVar("Key")
 
 JWT_LEEWAY_MAX = 10
 # The HMAC algorithms (besides EdDSA) and the shortest secret each accepts: RFC 7518 3.2 asks
@@ -79,6 +88,21 @@ class Env(environ.Env):
         if len(value.encode()) < min_bytes:
             raise ImproperlyConfigured(f"{var} must be at least {min_bytes} bytes long.")
         return value
+
+    def key(self, var: str, parse: Callable[[str], Key]) -> Key:
+        """Return `parse` (a key parser of the token contract) of the key setting `var`;
+        refuse a missing, example or unusable key, DEBUG or not."""
+        value = self.str(var, default="")
+        if not value:
+            raise ImproperlyConfigured(f"{var} is required with JWT_ALGORITHM=EdDSA ({KEYS_HINT})")
+        if value.startswith(PLACEHOLDER_PREFIX):
+            raise ImproperlyConfigured(
+                f"{var} still holds the example value ({PLACEHOLDER_PREFIX}...) ({KEYS_HINT})"
+            )
+        try:
+            return parse(value)
+        except TokenKeyError as e:
+            raise ImproperlyConfigured(f"{var}: {e}") from None
 
     def link_template(self, var: str, default: str) -> str:
         """Return the link template `var`; refuse one without both {uid} and {token}."""
@@ -237,12 +261,13 @@ if JWT_ALGORITHM != "EdDSA" and JWT_ALGORITHM not in JWT_HMAC_KEY_BYTES:
         f"JWT_ALGORITHM must be one of EdDSA, {', '.join(JWT_HMAC_KEY_BYTES)} "
         f"(got {JWT_ALGORITHM!r})."
     )
+# Only the keys of the chosen algorithm are read, so a value left in an unused one (the
+# example JWT_PUBLIC_KEYS with HS256, say) stops no start; the score service does the same.
 if JWT_ALGORITHM == "EdDSA":
+    JWT_SIGNING_KEY = env.key("JWT_PRIVATE_KEY", private_key_parse)
+    JWT_VERIFYING_KEYS = env.key("JWT_PUBLIC_KEYS", public_keys_parse)
     try:
-        JWT_SIGNING_KEY = signing_key_load(env.str("JWT_PRIVATE_KEY", default=""))
-        JWT_VERIFYING_KEYS = verifying_keys_load(
-            env.str("JWT_PUBLIC_KEYS", default=""), signing_key=JWT_SIGNING_KEY
-        )
+        signing_key_published(JWT_VERIFYING_KEYS, signing_key=JWT_SIGNING_KEY)
     except TokenKeyError as e:
         raise ImproperlyConfigured(str(e)) from None
     JWT_SECRET = ""

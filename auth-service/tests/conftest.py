@@ -1,9 +1,5 @@
 """Shared fixtures, and the REQUIRE_FULL_STACK rule: under it, no test may be skipped."""
 
-import base64
-import hashlib
-import hmac
-import json
 import os
 import shutil
 import time
@@ -13,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
@@ -136,52 +130,13 @@ def jwt_mode(request: pytest.FixtureRequest, settings) -> str:
     return request.param
 
 
-def sign(
-    payload: dict,
-    *,
-    key: object = None,
-    algorithm: str | None = None,
-    headers: dict | None = None,
-) -> str:
+def sign(payload: dict) -> str:
     """Sign `payload` with PyJWT as the auth service does in the current mode (EdDSA with the
-    active key's kid, or HMAC with JWT_SECRET); `key`, `algorithm` or `headers` forge one."""
-    eddsa = django_settings.JWT_ALGORITHM == "EdDSA"
-    if key is None:
-        key = django_settings.JWT_SIGNING_KEY if eddsa else django_settings.JWT_SECRET
-    if headers is None and eddsa:
-        headers = {"kid": django_settings.JWT_SIGNING_KEY.key_id}
-    return jwt.encode(
-        payload, key, algorithm=algorithm or django_settings.JWT_ALGORITHM, headers=headers
-    )
-
-
-def another_key() -> object:
-    """A key of the current mode that the service does not hold: a new Ed25519 private key (to
-    sign under the active kid), or another HMAC secret."""
+    active key's kid, or HMAC with JWT_SECRET)."""
     if django_settings.JWT_ALGORITHM == "EdDSA":
-        return Ed25519PrivateKey.generate()
-    return "another-key-that-is-also-at-least-32-bytes-long"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unsigned(payload: dict) -> str:
-    """`payload` as an `alg: none` token (RFC 7519 6.1), with the active kid when there is one."""
-    header = {"alg": "none", "typ": "JWT", "kid": "test-key-1"}
-    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}."
-
-
-def hs256_keyed_with_public_key(payload: dict) -> str:
-    """The algorithm-confusion forgery (RFC 8725 2.1): an HS256 token whose HMAC secret is the
-    published Ed25519 public key (PEM), under its kid. PyJWT refuses to build one, so by hand."""
-    public_key = jwt.PyJWK(json.loads(os.environ["JWT_PUBLIC_KEYS"])["keys"][0]).key
-    secret = public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    header = {"alg": "HS256", "typ": "JWT", "kid": "test-key-1"}
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
+        key = django_settings.JWT_SIGNING_KEY
+        return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": key.key_id})
+    return jwt.encode(payload, django_settings.JWT_SECRET, algorithm=django_settings.JWT_ALGORITHM)
 
 
 def issued(user_id: int, *, lifetime: int = 30, session_id: str = "session-1") -> str:

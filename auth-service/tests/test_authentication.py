@@ -1,11 +1,13 @@
-"""accounts/authentication.py: every refusal of an access token is a 401 JSON with a challenge."""
+"""accounts/authentication.py: the user a token names, its one query, and the cache of verified
+tokens. Every refusal of the header or the token itself is a case of the shared table
+(tests/test_token_contract.py)."""
 
 from datetime import timedelta
 
 import pytest
 import time_machine
 
-from tests.conftest import another_key, bearer, claims, sign
+from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -35,53 +37,11 @@ def test_authenticating_a_request_costs_one_query(
         api_client.get(ME, **bearer(token))
 
 
-def test_request_without_authorization_header_is_refused(api_client):
-    assert_refused(api_client.get(ME), "Authentication credentials were not provided.")
-
-
-def test_bearer_header_without_token_is_refused(api_client):
-    response = api_client.get(ME, HTTP_AUTHORIZATION="Bearer")
-
-    assert_refused(response, "Authorization header must be 'Bearer <token>'.")
-
-
-def test_bearer_header_with_extra_parts_is_refused(api_client, user, make_token):
-    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {make_token(user.pk)} extra")
-
-    assert_refused(response, "Authorization header must be 'Bearer <token>'.")
-
-
-def test_malformed_token_is_refused(api_client):
-    assert_refused(api_client.get(ME, **bearer("not.a.jwt")), "Token is invalid.")
-
-
-def test_token_with_bad_signature_is_refused(api_client, user):
-    token = sign(claims(user.pk), key=another_key())
-
-    assert_refused(api_client.get(ME, **bearer(token)), "Token is invalid.")
-
-
-def test_expired_token_is_refused(api_client, user, make_token):
-    token = make_token(user.pk)
-
-    with time_machine.travel(timedelta(minutes=5)):
-        response = api_client.get(ME, **bearer(token))
-
-    assert_refused(response, "Token has expired.")
-
-
 def test_token_of_a_deleted_user_is_refused(api_client, user, make_token):
     token = make_token(user.pk)
     user.delete()
 
     assert_refused(api_client.get(ME, **bearer(token)), "User not found.")
-
-
-def test_token_whose_user_id_no_database_integer_holds_is_refused(api_client, make_token):
-    # The contract refuses a sub beyond a bigint before any lookup could crash on it.
-    token = make_token(10**30)
-
-    assert_refused(api_client.get(ME, **bearer(token)), "Token is invalid.")
 
 
 def test_token_of_an_inactive_user_is_refused(api_client, user, make_token):

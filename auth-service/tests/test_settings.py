@@ -230,6 +230,26 @@ def test_example_private_key_stops_the_start_even_with_debug():
     assert "ImproperlyConfigured: JWT_PRIVATE_KEY still holds the example value" in result.stderr
 
 
+def test_an_unusable_key_stops_the_start_with_the_contracts_reason():
+    result = run_django("", SECRET_KEY=SECRET_KEY, **{**JWT_KEYS, "JWT_PUBLIC_KEYS": "{not json"})
+
+    assert "ImproperlyConfigured: JWT_PUBLIC_KEYS: is not JSON" in result.stderr
+
+
+def test_key_settings_are_not_read_with_hs256():
+    # As in the score service: the example keys left in .env stop no HS256 start.
+    result = run_django(
+        "print('ok')",
+        SECRET_KEY=SECRET_KEY,
+        JWT_SECRET=JWT_SECRET,
+        JWT_PRIVATE_KEY="change-me-jwt-private-key",
+        JWT_PUBLIC_KEYS="change-me-jwt-public-keys",
+        **HS256,
+    )
+
+    assert result.stdout.strip() == "ok", result.stderr
+
+
 def test_public_keys_without_the_private_keys_half_stop_the_start():
     public = json.loads(JWT_KEYS["JWT_PUBLIC_KEYS"])
     public["keys"][0]["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"

@@ -28,12 +28,14 @@ class AuthenticationFailed(HTTPException):
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
-    """The verified claims of an access token that the endpoints may use."""
+    """The verified claims of an access token that the endpoints may use; its times (as
+    PyJWT reads them) bound how long the verified-token cache serves it."""
 
     sub: str  # the user id, as a string
     jti: str
     iat: int
     exp: int
+    nbf: int | None = None
 
 
 def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
@@ -51,7 +53,12 @@ def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
         )
     except AccessTokenError as e:
         raise AuthenticationFailed(e.message) from e
-    # The contract has checked sub (canonical digits), jti (a string), iat and exp (numbers).
+    # The contract has checked sub (canonical digits), jti (a string), iat, exp, nbf (numbers).
+    nbf = claims.get("nbf")
     return AccessClaims(
-        sub=claims["sub"], jti=claims["jti"], iat=int(claims["iat"]), exp=int(claims["exp"])
+        sub=claims["sub"],
+        jti=claims["jti"],
+        iat=int(claims["iat"]),
+        exp=int(claims["exp"]),
+        nbf=None if nbf is None else int(nbf),
     )

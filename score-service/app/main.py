@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.routes import router
 from app.scoreboard import scoreboard_load
 from app.settings import Settings, settings_load
-from app.token_contract import AccessTokenError, VerifiedTokenCache, bearer_token
+from app.token_cache import VerifiedTokenCache
+from app.token_contract import AccessTokenError, bearer_token
 
 # Longer offsets take the full route: its validation decides what they mean.
 _FAST_OFFSET_DIGITS = 18

@@ -4,7 +4,6 @@ With EdDSA (the default) the service holds public keys only (JWT_PUBLIC_KEYS, a 
 verify access tokens but never mint one, so a compromise of this service forges no account.
 """
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -20,38 +19,22 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.token_contract import EDDSA, PLACEHOLDER_PREFIX
+from app.token_contract import EDDSA, TokenKeyError, public_keys_parse
+
+# What every secret and key of .env.example starts with until `make env` replaces it (the
+# auth service's settings and devstack/envfile.py, which share no code with this one, have
+# their own copy).
+PLACEHOLDER_PREFIX = "change-me"
 
 
-def public_keys_parse(text: str) -> dict[str, jwt.PyJWK]:
-    """Return the Ed25519 public keys of the JWKS `text` by kid; raise ValueError saying why
-    it is not a JWKS of public Ed25519 keys with distinct kids."""
-    try:
-        jwks = json.loads(text)
-    except ValueError:
-        raise ValueError("is not JSON (a JWKS on one line, in single quotes in .env)") from None
-    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-        raise ValueError('must be a JWKS: {"keys": [<public JWK>, ...]}')
-    keys: dict[str, jwt.PyJWK] = {}
-    for jwk in jwks["keys"]:
-        kid = jwk.get("kid") if isinstance(jwk, dict) else None
-        if not isinstance(kid, str) or not kid:
-            raise ValueError("a key has no 'kid'")
-        if "d" in jwk:
-            raise ValueError(
-                f"key {kid!r} holds a private part 'd': the score service takes public keys only"
-            )
-        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-            raise ValueError(f"key {kid!r} is not an Ed25519 key (kty OKP, crv Ed25519)")
-        if jwk.get("alg", EDDSA) != EDDSA:
-            raise ValueError(f"key {kid!r} is for alg {jwk['alg']!r}, not EdDSA")
-        if kid in keys:
-            raise ValueError(f"kid {kid!r} appears twice")
-        try:
-            keys[kid] = jwt.PyJWK(jwk, algorithm=EDDSA)
-        except (jwt.PyJWTError, ValueError) as e:
-            raise ValueError(f"key {kid!r} is malformed: {e}") from None
-    return keys
+def _not_a_placeholder(name: str, text: str) -> str:
+    """Return `text`, the value of the setting `name`; raise ValueError if it is still the
+    example value of .env.example."""
+    if text.startswith(PLACEHOLDER_PREFIX):
+        raise ValueError(
+            f"{name}: is a placeholder ({PLACEHOLDER_PREFIX}...): set a real value (make env)"
+        )
+    return text
 
 
 class Settings(BaseSettings):
@@ -90,25 +73,11 @@ class Settings(BaseSettings):
             "remove it from this service's environment"
         )
 
-    @field_validator("JWT_SECRET", "JWT_PUBLIC_KEYS")
-    @classmethod
-    def _not_a_placeholder(cls, value: SecretStr | str | None) -> SecretStr | str | None:
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if text is not None and text.startswith(PLACEHOLDER_PREFIX):
-            raise ValueError(
-                f"is a placeholder ({PLACEHOLDER_PREFIX}...): set a real value (make env)"
-            )
-        return value
-
-    @field_validator("JWT_PUBLIC_KEYS")
-    @classmethod
-    def _public_keys_are_a_jwks(cls, value: str | None) -> str | None:
-        if value is not None:
-            public_keys_parse(value)
-        return value
-
     @model_validator(mode="after")
     def _keys_fit_the_algorithm(self) -> "Settings":
+        # Only what the algorithm reads is judged, so a value left in an unused setting (the
+        # example JWT_PUBLIC_KEYS with HS256, say) stops no start, as in the auth service.
+        # JWT_SECRET with EdDSA is refused all the same: a signing secret must not be here.
         if self.JWT_ALGORITHM == EDDSA:
             if self.JWT_SECRET is not None:
                 raise ValueError(
@@ -120,12 +89,18 @@ class Settings(BaseSettings):
                     "JWT_PUBLIC_KEYS is required with JWT_ALGORITHM=EdDSA (the auth service's "
                     "public keys as a JWKS; make env writes them)"
                 )
-            self._public_keys = public_keys_parse(self.JWT_PUBLIC_KEYS)
+            try:
+                self._public_keys = public_keys_parse(
+                    _not_a_placeholder("JWT_PUBLIC_KEYS", self.JWT_PUBLIC_KEYS)
+                )
+            except TokenKeyError as e:
+                raise ValueError(f"JWT_PUBLIC_KEYS: {e}") from None
             return self
         if self.JWT_SECRET is None:
             raise ValueError(f"JWT_SECRET is required with JWT_ALGORITHM={self.JWT_ALGORITHM}")
+        secret = _not_a_placeholder("JWT_SECRET", self.JWT_SECRET.get_secret_value())
         minimum = int(self.JWT_ALGORITHM[2:]) // 8
-        if len(self.JWT_SECRET.get_secret_value().encode()) < minimum:
+        if len(secret.encode()) < minimum:
             raise ValueError(
                 f"JWT_SECRET must be at least {minimum} bytes for {self.JWT_ALGORITHM}"
             )

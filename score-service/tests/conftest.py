@@ -1,6 +1,3 @@
-import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -8,7 +5,6 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from jwt.algorithms import OKPAlgorithm
 
@@ -49,20 +45,6 @@ def another_key(settings: Settings) -> object:
     if settings.JWT_ALGORITHM == "EdDSA":
         return Ed25519PrivateKey.generate()
     return "another-secret-" + "x" * 64
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def hs256_keyed_with_public_key(claims: dict) -> str:
-    """The algorithm-confusion forgery (RFC 8725 section 2.1): an HS256 token whose HMAC secret
-    is the published Ed25519 public key (PEM), under its kid. PyJWT refuses to make one."""
-    secret = PRIVATE_KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    header = {"alg": "HS256", "typ": "JWT", "kid": KID}
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
 
 
 @pytest.fixture(autouse=True)
