@@ -19,16 +19,18 @@ VENV ?= .venv
 TOOLS_VENV := $(VENV)/.ok
 AUTH_VENV := auth-service/$(VENV)/.ok
 SCORE_VENV := score-service/$(VENV)/.ok
+DEPLOY_VENV := deploy/$(VENV)/.ok
 BIN := $(VENV)/bin
 # The modules vendored byte-identical in both services (docs/tokens.md: One token contract).
 VENDORED := token_contract.py token_cache.py
 
-# $(call venv,DIR): (re)build DIR/$(VENV) from DIR/requirements-dev.txt.
+# $(call venv,DIR[,REQUIREMENTS]): (re)build DIR/$(VENV) from REQUIREMENTS, by default
+# DIR/requirements-dev.txt.
 define venv
 	rm -rf $(1)/$(VENV)
 	$(PYTHON) -m venv $(1)/$(VENV)
 	$(1)/$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes \
-		-r $(1)/requirements-dev.txt
+		-r $(or $(2),$(1)/requirements-dev.txt)
 	touch $@
 endef
 
@@ -44,12 +46,16 @@ $(AUTH_VENV): auth-service/requirements-dev.txt
 $(SCORE_VENV): score-service/requirements-dev.txt
 	$(call venv,score-service)
 
-.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-score test-auth test-e2e bench bench-http lock
+# checkov alone: its hundred packages stay out of the tools venv.
+$(DEPLOY_VENV): deploy/requirements-checkov.txt
+	$(call venv,deploy,deploy/requirements-checkov.txt)
+
+.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-score test-auth test-e2e test-deploy bench bench-http lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Build every virtualenv.
+install: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV) $(DEPLOY_VENV)  ## Build every virtualenv.
 
 env: $(TOOLS_VENV)  ## Write .env from .env.example: fresh secrets and Ed25519 key pair (never overwrites).
 	$(BIN)/python -m devstack env
@@ -73,7 +79,7 @@ fmt: $(TOOLS_VENV)  ## Format and auto-fix with ruff.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint test-devstack test-score test-auth test-e2e  ## Lint, then every suite (the CI command).
+test: lint test-devstack test-score test-auth test-e2e test-deploy  ## Lint, then every suite (the CI command).
 
 test-devstack: $(TOOLS_VENV)  ## devstack's own suite: .env, keys, rotation, the gateway's config.
 	$(BIN)/python -m pytest devstack
@@ -86,6 +92,26 @@ test-auth: $(AUTH_VENV)  ## The auth service's suite (PostgreSQL/Redis when DATA
 
 test-e2e: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## End-to-end through nginx (skipped without nginx).
 	$(BIN)/python -m pytest e2e
+
+# The oldest and the newest Kubernetes versions the manifests support (docs/kubernetes.md).
+# checkov runs offline: no Prisma Cloud mappings (BC_SKIP_MAPPING, --skip-download), no update check.
+KUBERNETES_VERSIONS := 1.25 1.37
+OVERLAYS := $(notdir $(wildcard deploy/kubernetes/overlays/*))
+RENDERED := .run/deploy
+
+test-deploy: $(TOOLS_VENV) $(AUTH_VENV) $(DEPLOY_VENV)  ## Kubernetes: render each overlay, validate it (kubernetes-validate, checkov), test it.
+	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
+	for overlay in $(OVERLAYS); do \
+		$(BIN)/kubectl kustomize deploy/kubernetes/overlays/$$overlay > $(RENDERED)/$$overlay.yaml; \
+		for version in $(KUBERNETES_VERSIONS); do \
+			$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $$version \
+				$(RENDERED)/$$overlay.yaml; \
+			echo "kubernetes-validate --strict $$version: $$overlay accepted"; \
+		done; \
+	done
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE deploy/$(BIN)/checkov --skip-download \
+		--quiet --compact --framework kubernetes --directory $(RENDERED)
+	$(BIN)/python -m pytest deploy/tests
 
 bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 	cd score-service && $(BIN)/python bench.py

@@ -19,6 +19,11 @@ accesslog = None
 # No limit of gunicorn's own on the request line (its default, 4094, answered an HTML 414):
 # the gateway refuses lines over 8 KB with a JSON 414 before they get here.
 limit_request_line = 0
+# The workers' heartbeat files: in memory, as gunicorn's docs advise for containers, which also
+# keeps them off a read-only root filesystem; the system's temporary folder where there is no
+# /dev/shm (macOS).
+shared_memory = "/dev/shm"  # noqa: S108 (gunicorn makes its files there with mkstemp)
+worker_tmp_dir = shared_memory if os.path.isdir(shared_memory) else None
 # gunicorn 27's runtime control socket defaults to a file in $HOME; the container's user has
 # no home and nothing here uses the socket.
 control_socket_disable = True
