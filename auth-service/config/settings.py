@@ -188,13 +188,18 @@ REDIS_CLIENT_OPTIONS = {
     "retry": Retry(NoBackoff(), retries=0),
 }
 if REDIS_URL:
-    # Shared by every gunicorn worker, so throttle counters hold across workers.
+    # Shared by every gunicorn worker, so throttle counters hold across workers. JSON, never
+    # django-redis's default pickle: whoever can write to Redis would run code here
+    # (accounts/redis_values.py). A password goes in the URL: redis://:password@host:6379/0.
+    # https://github.com/jazzband/django-redis#pluggable-serializer
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "auth",
             "OPTIONS": {
+                "CLIENT_CLASS": "accounts.redis_values.CacheClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
                 "SOCKET_TIMEOUT": REDIS_TIMEOUT,
                 "CONNECTION_POOL_KWARGS": {"retry": REDIS_CLIENT_OPTIONS["retry"]},
