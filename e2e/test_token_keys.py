@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -19,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from conftest import PASSWORD, ROOT, bearer, claims, stack_module
+from conftest import PASSWORD, bearer, claims, compose_config, stack_module
 
 KEY_SETTINGS = ("JWT_PRIVATE_KEY", "JWT_NEXT_PRIVATE_KEY", "JWT_PUBLIC_KEYS")
 
@@ -165,28 +164,10 @@ def test_running_score_process_environment_holds_no_private_key(stack):
     assert environ["JWT_PUBLIC_KEYS"] == stack.settings["JWT_PUBLIC_KEYS"]
 
 
-def compose_services(project: Path) -> dict:
-    """Return the services of `docker compose config` run on our compose file from `project`,
-    whose .env compose reads for its own ${...} and passes to the auth service (env_file),
-    as `make env && docker compose up` does. Skip without docker compose."""
-    command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
-    try:
-        rendered = subprocess.run(
-            [*command, "--project-directory", str(project), "config", "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (FileNotFoundError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"docker compose is not available: {e}")
-    return json.loads(rendered)["services"]
-
-
 def test_compose_gives_the_score_service_public_keys_only(tmp_path):
     env_file = tmp_path / ".env"
     stack_module.env_file_create(target=env_file)
-    services = compose_services(tmp_path)
+    services = compose_config(tmp_path)["services"]
     private = json.loads(stack_module.env_file_read(env_file)["JWT_PRIVATE_KEY"])
 
     score = services["score"]["environment"]
@@ -202,13 +183,14 @@ def test_compose_passes_every_setting_of_env_to_the_auth_service_and_sets_its_ow
     with env_file.open("a", encoding="utf-8") as f:
         f.write("A_SETTING_ADDED_LATER=1\n")
 
-    services = compose_services(tmp_path)
+    services = compose_config(tmp_path)["services"]
 
     for name in ("migrate", "auth"):
         environment = services[name]["environment"]
         assert environment["A_SETTING_ADDED_LATER"] == "1"
         assert environment["DATABASE_URL"].endswith("@postgres:5432/auth")
-        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        password = stack_module.env_file_read(env_file)["REDIS_PASSWORD"]
+        assert environment["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
         assert environment["FORWARDED_ALLOW_IPS"] == "*"
     assert "A_SETTING_ADDED_LATER" not in services["score"]["environment"]
 

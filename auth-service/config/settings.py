@@ -328,7 +328,7 @@ EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 if _email["EMAIL_FILE_PATH"]:
-    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]  # filemail:///path/to/folder
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]  # filemail:////abs/folder, filemail:///relative
 # Mail is sent off the request thread (accounts/mail.py); this bounds how long a dead SMTP
 # server keeps a sending thread busy.
 EMAIL_TIMEOUT = 10

@@ -385,6 +385,22 @@ def test_mail_goes_to_the_console_by_default():
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
 
 
+def test_compose_default_mail_goes_to_files_in_an_absolute_folder():
+    # docker-compose.yml's default EMAIL_URL: with three slashes the folder would be relative
+    # to the service's folder, which its user cannot write to in the image.
+    result = run_django(
+        "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_FILE_PATH)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        EMAIL_URL="filemail:////tmp/mail",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.filebased.EmailBackend",
+        "/tmp/mail",  # noqa: S108  (the container's own /tmp)
+    ]
+
+
 def test_email_url_configures_an_smtp_server_with_starttls():
     result = run_django(
         "from django.conf import settings as s; "
