@@ -59,17 +59,18 @@ def test_login_over_the_gateway_rate_is_a_json_429(strict_gateway):
     assert response.headers.get_list("Retry-After") == ["60"]  # GATEWAY_RATE_LIMIT=1r/m
 
 
-def test_a_services_429_keeps_its_own_retry_after_alone(gateway):
-    # THROTTLE_RATE_MAIL_ACCOUNT=3/hour (the default): the 4th request at the latest.
-    body = {"email": f"retry-after-{secrets.token_hex(4)}@example.com"}
-    for _ in range(4):
-        response = gateway.post("/api/password/reset/", json=body)
-        if response.status_code == 429:
-            break
+def test_a_services_429_keeps_its_own_retry_after_alone(gateway, login):
+    # THROTTLE_RATE_CURRENT_PASSWORD=5/min (the default), per user: a fresh user's counter.
+    headers = {"Authorization": f"Bearer {login()['access_token']}"}
+    body = {"current_password": "Not-the-password-1", "new_password": "Another-passw0rd-2"}
+    statuses = []
+    for _ in range(6):
+        response = gateway.post("/api/password/change/", json=body, headers=headers)
+        statuses.append(response.status_code)
 
-    assert response.status_code == 429
+    assert statuses == [400] * 5 + [429]
     (retry_after,) = response.headers.get_list("Retry-After")
-    assert int(retry_after) > 60  # DRF's wait for an hourly limit, not the gateway's second
+    assert int(retry_after) > 1  # DRF's wait within the minute, not the gateway's second
 
 
 def test_post_without_the_trailing_slash_gets_the_auth_services_json_hint(gateway):
