@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import AUTH_DIR
+from devstack import AUTH_DIR, ROOT
 from devstack.gateway import nginx_find, nginx_prefix_write
 from devstack.supervisor import Ports, Service, Stack, StackError
 from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
@@ -191,3 +191,21 @@ def access_lifetime(stack) -> Iterator[Callable[[int], None]]:
 
     yield set_lifetime
     set_lifetime(30)
+
+
+def compose_config(project: Path) -> dict:
+    """Return `docker compose config` of our compose file run from `project`, whose .env
+    compose reads for its own ${...} and passes to the auth service (env_file), as `make env
+    && docker compose up` does. Skip without docker compose."""
+    command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
+    try:
+        rendered = subprocess.run(
+            [*command, "--project-directory", str(project), "config", "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"docker compose is not available: {e}")
+    return json.loads(rendered)

@@ -14,7 +14,9 @@ def auth_stopped(stack):
     stack.service_wait("auth")
 
 
-def test_score_answers_and_api_gives_json_502_while_auth_is_down(gateway, login, request):
+def test_score_answers_and_api_gives_json_502_with_retry_after_while_auth_is_down(
+    gateway, login, request
+):
     access = login()["access_token"]
     request.getfixturevalue("auth_stopped")
 
@@ -24,6 +26,7 @@ def test_score_answers_and_api_gives_json_502_while_auth_is_down(gateway, login,
     assert score.status_code == 200
     assert api.status_code == 502
     assert api.json() == {"detail": "The upstream service is unavailable."}
+    assert api.headers.get_list("Retry-After") == ["5"]
 
 
 def test_score_starts_and_verifies_tokens_while_auth_is_down(stack, gateway, login, request):

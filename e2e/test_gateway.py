@@ -1,6 +1,7 @@
 """The gateway's own behaviour: routing, JSON errors, request IDs, headers."""
 
 import re
+import secrets
 import time
 
 import httpx
@@ -55,6 +56,21 @@ def test_login_over_the_gateway_rate_is_a_json_429(strict_gateway):
         statuses.append(response.status_code)
     assert statuses == [401, 401, 429]
     assert response.json() == {"detail": "Too many requests. Try again later."}
+    assert response.headers.get_list("Retry-After") == ["60"]  # GATEWAY_RATE_LIMIT=1r/m
+
+
+def test_a_services_429_keeps_its_own_retry_after_alone(gateway, login):
+    # THROTTLE_RATE_CURRENT_PASSWORD=5/min (the default), per user: a fresh user's counter.
+    headers = {"Authorization": f"Bearer {login()['access_token']}"}
+    body = {"current_password": "Not-the-password-1", "new_password": "Another-passw0rd-2"}
+    statuses = []
+    for _ in range(6):
+        response = gateway.post("/api/password/change/", json=body, headers=headers)
+        statuses.append(response.status_code)
+
+    assert statuses == [400] * 5 + [429]
+    (retry_after,) = response.headers.get_list("Retry-After")
+    assert int(retry_after) > 1  # DRF's wait within the minute, not the gateway's second
 
 
 def test_post_without_the_trailing_slash_gets_the_auth_services_json_hint(gateway):
@@ -89,14 +105,46 @@ def test_request_id_that_could_forge_log_fields_is_replaced(gateway):
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
 
 
-def test_request_id_is_logged_by_the_gateway(gateway, stack):
-    gateway.get("/api/health/", headers={"X-Request-ID": "e2e-logged-id-7"})
-    # nginx writes the access log line just after the response: wait for it, briefly.
+def gateway_log_line(stack, request_id: str) -> str:
+    """Return the gateway's access-log line of the request sent with `request_id`."""
+    # nginx writes the line just after the response: wait for it, briefly.
     log = stack.logs / "gateway.log"
     deadline = time.monotonic() + 10
-    while "request_id=e2e-logged-id-7" not in log.read_text(encoding="utf-8"):
-        assert time.monotonic() < deadline, "request ID not in the gateway's access log"
+    while True:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if f"request_id={request_id} " in line:
+                return line
+        assert time.monotonic() < deadline, f"{request_id} not in the gateway's access log"
         time.sleep(0.05)
+
+
+def test_request_id_is_logged_by_the_gateway(gateway, stack):
+    gateway.get("/api/health/", headers={"X-Request-ID": "e2e-logged-id-7"})
+
+    assert gateway_log_line(stack, "e2e-logged-id-7")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/password/reset/confirm/?uid=MQ&token=d0ymsk-the-secret-of-a-link",
+        "/api/verify-email/?uid=MQ&token=d0ymsk-the-secret-of-a-link",
+    ],
+)
+def test_no_log_of_the_stack_holds_the_token_of_a_mailed_link(gateway, stack, path):
+    request_id = f"e2e-link-{secrets.token_hex(4)}"
+    gateway.get(path, headers={"X-Request-ID": request_id})
+
+    assert f'"GET {path.partition("?")[0]} HTTP/1.1"' in gateway_log_line(stack, request_id)
+    for log in stack.logs.glob("*.log"):
+        assert "the-secret-of-a-link" not in log.read_text(encoding="utf-8"), log.name
+
+
+def test_the_gateway_logs_no_query_string_at_all(gateway, stack):
+    request_id = f"e2e-query-{secrets.token_hex(4)}"
+    gateway.get("/score?offset=1&access_token=abc", headers={"X-Request-ID": request_id})
+
+    assert '"GET /score HTTP/1.1"' in gateway_log_line(stack, request_id)
 
 
 def test_security_headers_are_set_once(gateway):

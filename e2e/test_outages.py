@@ -216,6 +216,7 @@ def test_redis_down_degrades_authentication_and_heals(client, outage_stack, depe
     assert me.json()["email"] == new_email
     assert score.status_code == 200
     assert health.status_code == 503
+    assert health.headers["Retry-After"] == "5"  # the gateway's: the health check sends none
     assert health.json()["cache"] == "unavailable"
     poll(lambda: healthy(client), "/api/health/ 200 after Redis is back")
     assert lifetime(login(client, email)) == 77  # kept by Redis's append-only file

@@ -2,7 +2,6 @@
 score service, rotation by kid. Forgeries, in both modes: test_token_contract.py's table."""
 
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -14,8 +13,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import PASSWORD, bearer, claims
-from devstack import ROOT
+from conftest import PASSWORD, bearer, claims, compose_config
 from devstack.envfile import env_file_create, env_file_read, env_quote
 from devstack.rotation import NEXT_KEY_FILE, jwt_key_rotate
 
@@ -118,28 +116,10 @@ def test_running_score_process_environment_holds_no_private_key(stack):
     assert environ["JWT_PUBLIC_KEYS"] == stack.settings["JWT_PUBLIC_KEYS"]
 
 
-def compose_services(project: Path) -> dict:
-    """Return the services of `docker compose config` run on our compose file from `project`,
-    whose .env compose reads for its own ${...} and passes to the auth service (env_file),
-    as `make env && docker compose up` does. Skip without docker compose."""
-    command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
-    try:
-        rendered = subprocess.run(
-            [*command, "--project-directory", str(project), "config", "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (FileNotFoundError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"docker compose is not available: {e}")
-    return json.loads(rendered)["services"]
-
-
 def test_compose_gives_the_score_service_public_keys_only(tmp_path):
     env_file = tmp_path / ".env"
     env_file_create(target=env_file)
-    services = compose_services(tmp_path)
+    services = compose_config(tmp_path)["services"]
     private = json.loads(env_file_read(env_file)["JWT_PRIVATE_KEY"])
 
     score = services["score"]["environment"]
@@ -154,7 +134,7 @@ def test_compose_gives_a_published_next_key_to_no_service(tmp_path):
     env_file_create(target=env_file)
     next_key_file = tmp_path / NEXT_KEY_FILE.name
     jwt_key_rotate("publish", env_file=env_file, next_key_file=next_key_file)
-    services = compose_services(tmp_path)
+    services = compose_config(tmp_path)["services"]
     following = json.loads(next_key_file.read_text(encoding="utf-8"))
 
     for service in services.values():
@@ -169,13 +149,14 @@ def test_compose_passes_every_setting_of_env_to_the_auth_service_and_sets_its_ow
     with env_file.open("a", encoding="utf-8") as f:
         f.write("A_SETTING_ADDED_LATER=1\n")
 
-    services = compose_services(tmp_path)
+    services = compose_config(tmp_path)["services"]
 
     for name in ("migrate", "auth"):
         environment = services[name]["environment"]
         assert environment["A_SETTING_ADDED_LATER"] == "1"
         assert environment["DATABASE_URL"].endswith("@postgres:5432/auth")
-        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        password = env_file_read(env_file)["REDIS_PASSWORD"]
+        assert environment["REDIS_URL"] == f"redis://:{password}@redis:6379/0"
         assert environment["FORWARDED_ALLOW_IPS"] == "*"
     assert "A_SETTING_ADDED_LATER" not in services["score"]["environment"]
 

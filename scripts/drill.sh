@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Operational drills against a running compose stack (`docker compose up --build --wait`):
-# stop Redis, stop PostgreSQL, restart auth, kill one of three auth replicas; check what
-# clients get and that everything heals without restarting the gateway. Exits non-zero at the
+# check the networks' isolation and Redis's password; stop Redis, stop PostgreSQL, restart
+# auth, kill one of three auth replicas; check what clients get and that everything heals
+# without restarting the gateway. Exits non-zero at the
 # first unexpected answer; leaves the stack as it found it (one replica of each service).
 # Each run registers two users (the auth service allows THROTTLE_RATE_REGISTER, 10 an hour).
 #   scripts/drill.sh
@@ -77,10 +78,38 @@ every_endpoint() {
     post_json 200 /api/logout/ "{\"refresh_token\": \"$refresh\"}"
 }
 
+# address CONTAINER NETWORK: the address of CONTAINER on compose's NETWORK (apps, data...).
+address() {
+    docker inspect --format \
+        '{{range $name, $n := .NetworkSettings.Networks}}{{$name}} {{$n.IPAddress}}{{"\n"}}{{end}}' \
+        "$1" | awk -v suffix="_$2" 'substr($1, length($1) - length(suffix) + 1) == suffix {print $2}'
+}
+
+# reaches SERVICE HOST PORT: whether SERVICE's container opens a TCP connection to HOST:PORT.
+reaches() {
+    "${compose[@]}" exec -T "$1" python -c \
+        "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)" \
+        "$2" "$3" 2>/dev/null
+}
+
 echo "== the stack answers"
 wait_for 200 /api/health/ 60
 user_new
 every_endpoint
+
+echo "== isolation: only auth reaches PostgreSQL and Redis; Redis wants its password"
+for target in "redis 6379" "postgres 5432"; do
+    read -r name port <<<"$target"
+    ip=$(address "$("${compose[@]}" ps --quiet "$name")" data)
+    for host in "$name" "$ip"; do
+        ! reaches score "$host" "$port" || fail "the score service reaches $name at $host:$port"
+        echo "ok   score cannot reach $name at $host:$port"
+    done
+    reaches auth "$name" "$port" || fail "the auth service cannot reach $name:$port"
+done
+answer=$("${compose[@]}" exec -T redis redis-cli ping 2>&1) || true
+[[ "$answer" == *NOAUTH* ]] || fail "redis answered a client without its password: $answer"
+echo "ok   redis-cli ping without the password -> $answer"
 
 echo "== Redis stopped: authentication works, degraded"
 "${compose[@]}" stop redis
@@ -139,8 +168,7 @@ echo "ok   30 GET /api/health/ with a replica down: $slow over 1 s"
 [ "$slow" -le 2 ] || fail "$slow of 30 requests took over 1 s"
 
 docker start "$victim" >/dev/null
-address=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' \
-    "$victim" | awk '{print $1}')
+address=$(address "$victim" apps)  # where the gateway reaches it
 deadline=$((SECONDS + 15))
 until upstreams_seen 5s | grep -qx "$address"; do
     [ "$SECONDS" -lt "$deadline" ] || fail "the restarted replica ($address) got no request in 15 s"

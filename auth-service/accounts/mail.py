@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "Game platform"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -52,6 +53,16 @@ def mail_send(*, message: EmailMessage, purpose: str, user_id: int) -> Future:
 
 
 def _deliver(message: EmailMessage, purpose: str, user_id: int) -> None:
+    if settings.EMAIL_BACKEND == CONSOLE_BACKEND:
+        # The console backend prints the whole message: whoever reads this log can follow
+        # the link in it (docs/account-lifecycle.md).
+        logger.warning(
+            "EMAIL_URL=consolemail://: the %s message for user %s is printed to this log, "
+            "link included; anyone who reads the log can use it. Set EMAIL_URL to a mail "
+            "server for real users.",
+            purpose,
+            user_id,
+        )
     try:
         message.send()
     except Exception:

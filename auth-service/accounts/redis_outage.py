@@ -21,6 +21,8 @@ from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django_redis.exceptions import ConnectionInterrupted
 
+from accounts.redis_values import UnusableValueError, config_value_load
+
 logger = logging.getLogger(__name__)
 
 # BusyLoadingError (Redis replaying its AOF after a restart) is a ConnectionError.
@@ -101,7 +103,9 @@ class LastKnownRedisBackend(RedisBackend):
     """constance's plain Redis backend (every read goes to Redis, so an admin change applies
     in every worker), answering with the last values read while Redis is unreachable.
 
-    Writes (the admin's Config page) still fail during an outage: they must not be lost.
+    A value read is used only if the admin's field accepts it (accounts/redis_values.py);
+    otherwise the last good value or the default, with a warning. Writes (the admin's Config
+    page) still fail during an outage: they must not be lost.
     """
 
     def __init__(self) -> None:
@@ -111,18 +115,25 @@ class LastKnownRedisBackend(RedisBackend):
 
     def get(self, key: str):
         def through_redis() -> object:
-            self._last_known[key] = RedisBackend.get(self, key)
+            raw = self._rd.get(self.add_prefix(key))
+            try:
+                # None when missing: constance then stores the default.
+                self._last_known[key] = config_value_load(key, raw) if raw else None
+            except UnusableValueError as error:
+                logger.warning(
+                    "constance's %s in Redis is not used (%s): the last good value or the "
+                    "default applies instead.",
+                    key,
+                    error,
+                )
+                return self._known(key)
             return self._last_known[key]
 
         return outage.call(through_redis, lambda: self._known(key))
 
     def mget(self, keys: list[str]) -> dict[str, object]:
-        def through_redis() -> dict[str, object]:
-            values = RedisBackend.mget(self, keys)
-            self._last_known.update({key: values.get(key) for key in keys})
-            return values
-
-        return outage.call(through_redis, lambda: {key: self._known(key) for key in keys})
+        values = {key: self.get(key) for key in keys}
+        return {key: value for key, value in values.items() if value is not None}
 
     def _known(self, key: str) -> object:
         # Never None: constance would write its default back to Redis, which is down.

@@ -213,13 +213,18 @@ REDIS_CLIENT_OPTIONS = {
     "retry": Retry(NoBackoff(), retries=0),
 }
 if REDIS_URL:
-    # Shared by every gunicorn worker, so throttle counters hold across workers.
+    # Shared by every gunicorn worker, so throttle counters hold across workers. JSON, never
+    # django-redis's default pickle: whoever can write to Redis would run code here
+    # (accounts/redis_values.py). A password goes in the URL: redis://:password@host:6379/0.
+    # https://github.com/jazzband/django-redis#pluggable-serializer
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "auth",
             "OPTIONS": {
+                "CLIENT_CLASS": "accounts.redis_values.CacheClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
                 "SOCKET_TIMEOUT": REDIS_TIMEOUT,
                 "CONNECTION_POOL_KWARGS": {"retry": REDIS_CLIENT_OPTIONS["retry"]},
@@ -363,7 +368,7 @@ EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 if _email["EMAIL_FILE_PATH"]:
-    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]  # filemail:///path/to/folder
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]  # filemail:////abs/folder, filemail:///relative
 # Mail is sent off the request thread (accounts/mail.py); this bounds how long a dead SMTP
 # server keeps a sending thread busy.
 EMAIL_TIMEOUT = 10

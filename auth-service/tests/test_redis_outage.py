@@ -29,13 +29,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis_server]
 class RedisServer:
     """A redis-server of the test's own, with append-only persistence in a temp folder."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str = "") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.directory = directory
+        self.password = password
         self.process: subprocess.Popen | None = None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603
@@ -51,6 +52,7 @@ class RedisServer:
                 "yes",
                 "--save",
                 "",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.PIPE,
             text=True,

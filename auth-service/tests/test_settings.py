@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
+
+from tests.test_redis_outage import RedisServer
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "a-real-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
@@ -280,6 +283,30 @@ def test_redis_url_selects_the_plain_redis_backends():
     assert result.stdout.split() == ["True", "False", "django_redis.cache.RedisCache"]
 
 
+@pytest.mark.redis_server
+def test_a_password_in_redis_url_reaches_the_cache_constance_and_the_health_check(tmp_path):
+    server = RedisServer(tmp_path, password="a-redis-password-0123456789")
+    server.start()
+    try:
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=server.port).ping()  # the server does require it
+        result = run_django(
+            "from constance import config; from django.core.cache import cache; "
+            "from django.test import Client; "
+            "cache.set('a-key', [1]); config.ACCESS_TOKEN_LIFETIME = 60; "
+            "health = Client().get('/api/health/', HTTP_HOST='localhost').json(); "
+            "print(cache.get('a-key'), config.ACCESS_TOKEN_LIFETIME, health['cache'])",
+            SECRET_KEY=SECRET_KEY,
+            **JWT_KEYS,
+            REDIS_URL=server.url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'auth.sqlite3'}",
+        )
+    finally:
+        server.stop()
+
+    assert result.stdout.split() == ["[1]", "60", "ok"], result.stderr
+
+
 def test_without_redis_url_the_embedded_backends_are_used():
     result = run_django(
         "from django.conf import settings as s; "
@@ -376,6 +403,22 @@ def test_mail_goes_to_the_console_by_default():
     )
 
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_compose_default_mail_goes_to_files_in_an_absolute_folder():
+    # docker-compose.yml's default EMAIL_URL: with three slashes the folder would be relative
+    # to the service's folder, which its user cannot write to in the image.
+    result = run_django(
+        "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_FILE_PATH)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        EMAIL_URL="filemail:////tmp/mail",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.filebased.EmailBackend",
+        "/tmp/mail",  # noqa: S108  (the container's own /tmp)
+    ]
 
 
 def test_email_url_configures_an_smtp_server_with_starttls():
