@@ -9,8 +9,9 @@ with its own database, and peers on the same machine, versions and server settin
 - the score service itself twice more: without ScoreFastPath (bench_peers/score_route_only.py),
   the shortcut's gain, and under plain uvicorn (h11, asyncio), the server's.
 Every target is loaded in turn, in a shuffled order, for ROUNDS rounds; a figure is the
-median of its rounds. Each run logs in again, so a token is reused for at most DURATION
-seconds, as a polling client would. Standard library only.
+median of its rounds: requests per second and, where nginx and uvicorn answer alone, the CPU
+they used per request, which a loaded machine hardly moves. Each run logs in again, so a token
+is reused for at most DURATION seconds, as a polling client would. Standard library only.
 
 Environment: BENCH_ROUNDS (3), BENCH_DURATION (5 s), BENCH_CONNECTIONS (32); DATABASE_URL and
 REDIS_URL as for the e2e suite (a fresh PostgreSQL database beside DATABASE_URL; Redis db 3).
@@ -58,6 +59,7 @@ class Target:
     name: str
     url: str
     auth: bool  # needs a fresh access token
+    servers: tuple[int, ...] = ()  # the processes that answer it, for the CPU a request costs
 
 
 def free_port() -> int:
@@ -87,15 +89,37 @@ def wait_healthy(url: str, process: subprocess.Popen, name: str) -> None:
     raise SystemExit(f"bench: {name} did not answer {url}")
 
 
-def wrk(url: str, token: str | None) -> float:
-    """Return wrk's requests per second for url; stop on any non-2xx answer."""
+def cpu_seconds(pids: tuple[int, ...]) -> float:
+    """Return the CPU time (user + system) used so far by the processes pids and their
+    descendants: unlike requests per second, the CPU a request costs hardly moves with the
+    machine's load (other programs take turns on the cores, not a share of a request)."""
+    processes = {}  # pid: (parent pid, CPU clock ticks), from proc(5)'s /proc/PID/stat
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited meanwhile
+            continue
+        processes[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grown = set(pids), True
+    while grown:
+        children = {child for child, (parent, _) in processes.items() if parent in tree}
+        grown = not children <= tree
+        tree |= children
+    ticks = sum(processes[member][1] for member in tree if member in processes)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, token: str | None) -> tuple[float, int]:
+    """Return wrk's requests per second for url and its count of requests; stop on any
+    non-2xx answer."""
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     if "Non-2xx" in output or "Socket errors" in output:
         raise SystemExit(f"bench: {url} answered errors under load:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), requests
 
 
 def settings_bench(work: Path, ports: stack_module.Ports, python: str) -> dict[str, str]:
@@ -144,64 +168,52 @@ def peers_start(
     """Start the peers; return their processes once they answer."""
     auth_python = stack.python(stack_module.AUTH_DIR)
     site = work / "peer-site"
+    pip = "-m pip install --quiet --disable-pip-version-check --no-deps --require-hashes"
     subprocess.run(  # noqa: S603
-        [
-            auth_python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--require-hashes",
-            "--target",
-            str(site),
-            "-r",
-            str(REQUIREMENTS),
-        ],
+        [auth_python, *pip.split(), "--target", str(site), "-r", str(REQUIREMENTS)],
         check=True,
         capture_output=True,
     )
-    env = stack.environment()
     logs = work / "logs"
 
-    def uvicorn_peer(app: str, name: str, *server: str) -> subprocess.Popen:
+    def spawn(name: str, command: list[str], **options: object) -> subprocess.Popen:
+        # Each in its own session, as the stack's programs are: with Linux's autogroup
+        # scheduling a session shares the CPU as one, and the same session as wrk doubled a
+        # server's requests per second on a loaded machine.
+        return subprocess.Popen(  # noqa: S603
+            command,
+            stdout=(logs / f"{name.replace(' ', '-')}.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **options,
+        )
+
+    def uvicorn_peer(name: str, app: str, *server: str) -> subprocess.Popen:
         # The score service's interpreter, modules (app.game) and environment, so the peer
         # runs the same FastAPI, PyJWT and uvicorn, and uvicorn's server unless `server` says.
         python = stack.python(stack_module.SCORE_DIR)
-        return subprocess.Popen(  # noqa: S603
-            [
-                python,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports[name]),
-                *server,
-            ],
+        address = ["--host", "127.0.0.1", "--port", str(ports[name])]
+        return spawn(
+            name,
+            [python, "-m", "uvicorn", app, *address, *server],
             cwd=ROOT / "scripts",
             env={**stack.environment("score"), "PYTHONPATH": str(stack_module.SCORE_DIR)},
-            stdout=(logs / f"{name.replace(' ', '-')}.log").open("ab"),
-            stderr=subprocess.STDOUT,
         )
 
     processes = {
-        "score peer": uvicorn_peer("bench_peers.score_naive:app", "score peer"),
-        "route only": uvicorn_peer("bench_peers.score_route_only:app", "route only"),
-        "h11": uvicorn_peer("app.main:app", "h11", *PLAIN_UVICORN),
-        "auth peer": subprocess.Popen(  # noqa: S603
+        "score peer": uvicorn_peer("score peer", "bench_peers.score_naive:app"),
+        "route only": uvicorn_peer("route only", "bench_peers.score_route_only:app"),
+        "h11": uvicorn_peer("h11", "app.main:app", *PLAIN_UVICORN),
+        "auth peer": spawn(
+            "auth peer",
             [auth_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
             cwd=stack_module.AUTH_DIR,
             env={
-                **env,
+                **stack.environment(),
                 "GUNICORN_BIND": f"127.0.0.1:{ports['auth peer']}",
                 "DJANGO_SETTINGS_MODULE": "bench_peers.simplejwt_settings",
                 "PYTHONPATH": f"{ROOT / 'scripts'}:{site}",
             },
-            stdout=(logs / "auth-peer.log").open("ab"),
-            stderr=subprocess.STDOUT,
         ),
     }
     wait_healthy(f"http://127.0.0.1:{ports['score peer']}/docs", processes["score peer"], "peer")
@@ -264,34 +276,59 @@ def main() -> int:
             login = {"email": email, "password": PASSWORD}
             return post_json(f"{stack.url}/api/login/", login)["access_token"]
 
-        gateway, auth, score = stack.url, ports.auth, ports.score
-        peer = {name: f"http://127.0.0.1:{port}" for name, port in peer_ports.items()}
-        targets = [
-            Target("gateway /health", f"{gateway}/health", False),  # nginx's own answer
-            Target("gateway /score/health", f"{gateway}/score/health", False),
-            Target("gateway /score", f"{gateway}/score?offset=1000", True),
-            Target("gateway /api/health/", f"{gateway}/api/health/", False),
-            Target("gateway /api/me/", f"{gateway}/api/me/", True),
-            Target("direct /score", f"http://127.0.0.1:{score}/score?offset=1000", True),
-            Target("direct /score, no fast path", f"{peer['route only']}/score?offset=1000", True),
-            Target("direct /score, h11+asyncio", f"{peer['h11']}/score?offset=1000", True),
-            Target("direct naive peer /score", f"{peer['score peer']}/score?offset=1000", True),
-            Target("direct /api/me/", f"http://127.0.0.1:{auth}/api/me/", True),
-            Target("direct simplejwt peer /api/me/", f"{peer['auth peer']}/api/me/", True),
+        base = {
+            "gateway": stack.url,
+            **{name: f"http://127.0.0.1:{getattr(ports, name)}" for name in ("auth", "score")},
+            **{name: f"http://127.0.0.1:{port}" for name, port in peer_ports.items()},
+        }
+        pid = {name: stack.services[name].process.pid for name in ("gateway", "score")}
+        pid |= {name: process.pid for name, process in peers.items()}
+        score = "/score?offset=1000"
+        targets = [  # (name, URL, with a token, the processes whose CPU it costs)
+            Target("gateway /health", f"{base['gateway']}/health", False, (pid["gateway"],)),
+            Target(
+                "gateway /score/health",
+                f"{base['gateway']}/score/health",
+                False,
+                (pid["gateway"], pid["score"]),
+            ),
+            Target("gateway /score", base["gateway"] + score, True, (pid["gateway"], pid["score"])),
+            Target("gateway /api/health/", f"{base['gateway']}/api/health/", False),
+            Target("gateway /api/me/", f"{base['gateway']}/api/me/", True),
+            Target("direct /score", base["score"] + score, True, (pid["score"],)),
+            *(
+                Target(f"direct {label}", base[name] + score, True, (pid[name],))
+                for label, name in [
+                    ("/score, no fast path", "route only"),
+                    ("/score, h11+asyncio", "h11"),
+                    ("naive peer /score", "score peer"),
+                ]
+            ),
+            # No CPU figure: the database's share of a request would not be in it.
+            Target("direct /api/me/", f"{base['auth']}/api/me/", True),
+            Target("direct simplejwt peer /api/me/", f"{base['auth peer']}/api/me/", True),
         ]
         print(f"machine: {machine()}")
         print(
             f"wrk: 2 threads, {CONNECTIONS} connections, {DURATION} s per target, "
-            f"{ROUNDS} rounds in shuffled order; rps medians",
+            f"{ROUNDS} rounds in shuffled order; medians of requests per second and of the CPU "
+            "that the answering processes used per request",
             flush=True,
         )
         results: dict[str, list[float]] = {t.name: [] for t in targets}
+        cpu: dict[str, list[float]] = {t.name: [] for t in targets if t.servers}  # µs a request
         shuffler = random.Random(2024)
         for round_number in range(ROUNDS):
             order = targets[:]
             shuffler.shuffle(order)
             for target in order:
-                results[target.name].append(wrk(target.url, token() if target.auth else None))
+                bearer = token() if target.auth else None
+                before = cpu_seconds(target.servers)
+                rate, requests = wrk(target.url, bearer)
+                results[target.name].append(rate)
+                if target.servers:
+                    used = cpu_seconds(target.servers) - before
+                    cpu[target.name].append(used / requests * 1e6)
             print(f"  round {round_number + 1}/{ROUNDS} done", flush=True)
         load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     finally:
@@ -299,37 +336,46 @@ def main() -> int:
             process.terminate()
             process.wait(15)
         stack.stop()
+        if os.environ.get("DATABASE_URL"):  # the run's own database, made by settings_bench
+            drop = f'DROP DATABASE "{urllib.parse.urlparse(settings["DATABASE_URL"]).path[1:]}"'
+            run = [auth_python, "-c", POSTGRES_RUN, os.environ["DATABASE_URL"], drop]
+            subprocess.run(run, check=False)  # noqa: S603
 
     rps = {name: statistics.median(values) for name, values in results.items()}
+    cost = {name: statistics.median(values) for name, values in cpu.items()}
     print()
-    print(f"{'target':<32} {'rps (median)':>12}   rounds")
+    print(f"{'target':<32} {'rps':>7} {'CPU µs/req':>10}   rps of each round")
     for name, values in results.items():
         rounds = " ".join(f"{v:,.0f}" for v in values)
-        print(f"{name:<32} {rps[name]:>12,.0f}   {rounds}")
+        print(f"{name:<32} {rps[name]:>7,.0f} {cost.get(name, 0):>10,.0f}   {rounds}")
     print(f"load average after the run: {load_after}")
     print()
 
-    def ratio(measured: str, against: str) -> float:
-        return rps[measured] / rps[against]
+    def ratio(label: str, measured: str, against: str, rule: str = "", bound: float = 0) -> None:
+        """Print measured/against in rps and, where both have one, in CPU per request."""
+        found = [rps[measured] / rps[against]]
+        text = f"{label:<40} {found[0]:5.2f}x rps"
+        if measured in cost and against in cost:
+            found.append(cost[against] / cost[measured])
+            text += f", {found[1]:5.2f}x by CPU a request"
+        if bound:
+            verdicts = " / ".join("met" if value >= bound else "MISSED" for value in found)
+            text += f" ({rule} >= {bound}x: {verdicts})"
+        print(text)
 
-    goals = [  # (label, measured, against, at least)
-        ("/score vs nginx's own /health, gateway", "gateway /score", "gateway /health", 0.2),
-        ("/score vs /score/health, gateway", "gateway /score", "gateway /score/health", 0.85),
-        ("/score vs naive FastAPI+PyJWT", "direct /score", "direct naive peer /score", 1.2),
-        ("/api/me/ vs simplejwt", "direct /api/me/", "direct simplejwt peer /api/me/", 1.1),
-    ]
-    for label, measured, against, bound in goals:
-        verdict = "met" if ratio(measured, against) >= bound else "MISSED"
-        print(f"{label:<40} {ratio(measured, against):5.2f}x (goal >= {bound}x: {verdict})")
+    ratio(
+        "/score vs nginx's own /health, gateway", "gateway /score", "gateway /health", "goal", 0.2
+    )
+    ratio(
+        "/score vs /score/health, gateway", "gateway /score", "gateway /score/health", "goal", 0.85
+    )
+    ratio("/score vs naive FastAPI+PyJWT", "direct /score", "direct naive peer /score", "goal", 1.2)
+    ratio("/api/me/ vs simplejwt", "direct /api/me/", "direct simplejwt peer /api/me/", "goal", 1.1)
     # A shortcut stays only if it gains SHORTCUT_GAIN on its own endpoint.
-    gain = ratio("direct /score", "direct /score, no fast path")
-    verdict = "pays" if gain >= SHORTCUT_GAIN else "DOES NOT PAY"
-    print(f"{'ScoreFastPath: /score with vs without':<40} {gain:5.2f}x", end=" ")
-    print(f"(shortcut >= {SHORTCUT_GAIN}x: {verdict})")
-    server = ratio("direct /score", "direct /score, h11+asyncio")
-    print(f"{'server: httptools+uvloop vs h11, /score':<40} {server:5.2f}x")
-    me = ratio("gateway /api/me/", "gateway /api/health/")
-    print(f"{'(info) /api/me/ vs /api/health/, gateway':<40} {me:5.2f}x")
+    fast_path = ("direct /score", "direct /score, no fast path")
+    ratio("ScoreFastPath: /score with vs without", *fast_path, "shortcut", SHORTCUT_GAIN)
+    ratio("server: httptools+uvloop vs h11, /score", "direct /score", "direct /score, h11+asyncio")
+    ratio("(info) /api/me/ vs /api/health/, gateway", "gateway /api/me/", "gateway /api/health/")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
