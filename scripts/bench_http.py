@@ -347,7 +347,8 @@ def main() -> int:
     print(f"{'target':<32} {'rps':>7} {'CPU µs/req':>10}   rps of each round")
     for name, values in results.items():
         rounds = " ".join(f"{v:,.0f}" for v in values)
-        print(f"{name:<32} {rps[name]:>7,.0f} {cost.get(name, 0):>10,.0f}   {rounds}")
+        used = f"{cost[name]:,.0f}" if name in cost else "-"
+        print(f"{name:<32} {rps[name]:>7,.0f} {used:>10}   {rounds}")
     print(f"load average after the run: {load_after}")
     print()
 
