@@ -28,7 +28,7 @@ class AccessTokenBearer(HTTPBearer):
     header is parsed by the shared contract, which is stricter (one space, no tab) and
     answers the auth service's words. It reads the settings and the verified-token cache
     from the app itself rather than through more dependencies: FastAPI solves each one on
-    every request, and this one runs on every /score that misses the fast path.
+    every request.
     """
 
     async def __call__(self, request: Request) -> AccessClaims:
@@ -41,6 +41,19 @@ class AccessTokenBearer(HTTPBearer):
             token,
             lambda token: access_token_decode(token, settings=settings),
             leeway=settings.JWT_LEEWAY,
+        )
+
+    @staticmethod
+    def cached(request: Request) -> AccessClaims | None:
+        """The claims ``__call__`` would return without verifying anything: those of a
+        well-formed bearer token the verified-token cache holds and whose times still pass;
+        None for any other request."""
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+        except AccessTokenError:
+            return None
+        return request.app.state.token_cache.get(
+            token, leeway=request.app.state.settings.JWT_LEEWAY
         )
 
 

@@ -8,37 +8,28 @@ Every URL lives under /score, so the gateway forwards paths unchanged. Run it wi
 X-Forwarded-* only from FORWARDED_ALLOW_IPS (the gateway).
 """
 
-import ctypes
-import ctypes.util
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.routes import router
+from app.routes import router, score_read_cached
 from app.scoreboard import scoreboard_load
 from app.settings import Settings, settings_load
 from app.token_cache import VerifiedTokenCache
-from app.token_contract import AccessTokenError, bearer_token
-
-# Longer offsets take the full route: its validation decides what they mean.
-_FAST_OFFSET_DIGITS = 18
-_JSON_HEADERS = (b"content-type", b"application/json")
 
 
 class ScoreFastPath:
-    """Answer ``GET /score`` for a bearer token already in the verified-token cache with
-    one plain-digits offset, as the route would; every other request goes to FastAPI.
+    """Send ``GET /score`` straight to the route's own code (``score_read_cached``) when
+    the verified-token cache holds its bearer token; every other request goes to FastAPI.
 
-    Clients poll with one token for its whole lifetime, and at this size FastAPI's
-    dependency solving, query validation and response model cost more than the lookup.
-    The first request of a token, and any request that could fail, takes the full route,
-    so every 401 and 422 comes from there; so does every request while the app has
-    ``dependency_overrides``.
+    Clients poll with one token for its whole lifetime, and FastAPI's routing and dependency
+    solving cost more than the answer (docs/performance.md has the measured gain). The first
+    request of a token, and any request the route would refuse, takes the full route, so
+    every 401 and 422 comes from there; so does every request while the app has
+    ``dependency_overrides``, which only the full route applies.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -51,48 +42,11 @@ class ScoreFastPath:
             and scope["method"] == "GET"
             and not scope.get("root_path")
             and not scope["app"].dependency_overrides  # a test replaced the route's state
-            and (body := self._score_body(scope)) is not None
+            and (response := await score_read_cached(Request(scope))) is not None
         ):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode()), _JSON_HEADERS],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    def _score_body(scope: Scope) -> bytes | None:
-        # The query as Starlette parses it, and the Authorization header as the route does.
-        offsets = [
-            value
-            for name, value in parse_qsl(
-                scope["query_string"].decode("latin-1"), keep_blank_values=True
-            )
-            if name == "offset"
-        ]
-        if len(offsets) != 1:
-            return None
-        offset = offsets[0]
-        if not (offset.isascii() and offset.isdigit() and len(offset) <= _FAST_OFFSET_DIGITS):
-            return None
-        authorization = next(
-            (value for name, value in scope["headers"] if name == b"authorization"), None
-        )
-        if authorization is None:
-            return None
-        try:
-            token = bearer_token(authorization.decode("latin-1"))  # the route's own rule
-        except AccessTokenError:
-            return None
-        state = scope["app"].state
-        if state.token_cache.get(token, leeway=state.settings.JWT_LEEWAY) is None:
-            return None
-        home, away = state.scoreboard.score_at(int(offset))
-        return b'{"offset":%d,"home":%d,"away":%d}' % (int(offset), home, away)
 
 
 class HeadAsGet:
@@ -117,18 +71,9 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
-def memory_release() -> None:
-    """Give back to the OS what loading the game left behind: a generated game is 50,001
-    dicts, garbage once the scoreboard holds its few score changes (about 2.2 MiB of RSS)."""
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    malloc_trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    if malloc_trim is not None:  # glibc only
-        malloc_trim(0)
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, score_fast_path: bool = True) -> FastAPI:
     """Return the service; ``settings`` None reads them from the environment at start.
+    ``score_fast_path`` False leaves out ScoreFastPath (make bench-http measures its gain).
 
     Nothing is read at import: settings and the game are loaded once, when the server
     starts (the lifespan), and a bad setting or GAME_FILE stops the start with its reason.
@@ -142,7 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # Per app, so it belongs to one key: tokens verified under another are never in it.
         app.state.token_cache = VerifiedTokenCache()
-        memory_release()
         yield
 
     # fastapi-offline: FastAPI with /score/docs serving Swagger UI's JS and CSS from the
@@ -162,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.include_router(router)
-    app.add_middleware(ScoreFastPath)
+    if score_fast_path:
+        app.add_middleware(ScoreFastPath)
     app.add_middleware(HeadAsGet)  # added last, so outermost: the fast path sees a GET
 
     return app

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
 
-from app.deps import Claims, ScoreboardDep
+from app.deps import Claims, ScoreboardDep, get_scoreboard, verify_access_token
 
 router = APIRouter()
 
@@ -24,6 +24,8 @@ Offset = Annotated[
     Query(ge=0, description="Time offset into the game; 0 is the kick-off."),
     BeforeValidator(_digits_only),
 ]
+# The same rule, for a caller that validates outside FastAPI (score_read_cached).
+_OFFSET = TypeAdapter(Offset)
 
 
 class Score(BaseModel):
@@ -63,7 +65,7 @@ async def score_read(
     claims: Claims,
     offset: Offset,
     scoreboard: ScoreboardDep,
-) -> Score:
+) -> Response:
     """Return the score of the last stamp at or before ``offset``; past the end, the
     final score."""
     # FastAPI would silently take the last of offset=1&offset=2; which one was meant?
@@ -81,7 +83,30 @@ async def score_read(
         )
     # No ValueError here: a loaded game starts at offset 0 and the query is >= 0.
     home, away = scoreboard.score_at(offset)
-    return Score(offset=offset, home=home, away=away)
+    # Rendered here rather than by FastAPI (the same bytes and headers), so that
+    # score_read_cached sends exactly this response too.
+    return Response(
+        Score(offset=offset, home=home, away=away).model_dump_json(),
+        media_type="application/json",
+    )
+
+
+async def score_read_cached(request: Request) -> Response | None:
+    """score_read's response to ``request`` when its bearer token is in the verified-token
+    cache and its query passes the route's checks; None otherwise.
+
+    The route's own dependencies, offset type and endpoint, called without FastAPI's routing
+    and dependency solving (app.main.ScoreFastPath); every refusal, 401 or 422, is left to
+    the route, which words it.
+    """
+    claims = verify_access_token.cached(request)
+    if claims is None:
+        return None
+    try:
+        offset = _OFFSET.validate_python(request.query_params.get("offset"))
+        return await score_read(request, claims, offset, await get_scoreboard(request))
+    except (ValidationError, RequestValidationError):
+        return None
 
 
 @router.get("/score/health", response_model=Health, summary="Liveness")

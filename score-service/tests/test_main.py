@@ -1,16 +1,20 @@
 """The HTTP interface: /score, /score/health, the docs, and the start."""
 
+import inspect
 import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from itertools import pairwise
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app import main, routes
 from app.auth import AccessClaims
 from app.deps import get_scoreboard, verify_access_token
 from app.game import generate_game, get_score
@@ -22,120 +26,160 @@ SERVICE_DIR = Path(__file__).resolve().parents[1]
 GAME = generate_game(2024)  # the game the `client` fixture serves (GAME_SEED 2024)
 
 
-@pytest.fixture
-def auth(make_token):
-    return {"Authorization": f"Bearer {make_token()}"}
+@pytest.fixture(scope="module")
+def route_client(settings):
+    """The app without ScoreFastPath: every /score through FastAPI's route."""
+    with TestClient(create_app(settings, score_fast_path=False)) as client:
+        yield client
 
 
-def test_score_returns_offset_home_and_away(client, auth):
-    offset = GAME[-1]["offset"] // 2
+@dataclass(frozen=True)
+class ScoreCase:
+    """A GET /score and what the route answers: ``body`` in full, or for a 422 None, when
+    the errors must only name the offset. ``authorization`` formats the request's token."""
 
-    response = client.get("/score", params={"offset": offset}, headers=auth)
+    name: str
+    query: str
+    status: int
+    body: dict | None = None
+    authorization: str | None = "Bearer {token}"
 
-    assert response.status_code == 200
-    assert response.json() == dict(
-        zip(("offset", "home", "away"), (offset, *get_score(GAME, offset)), strict=True)
+
+def _served(name: str, offset: int, query: str = "") -> ScoreCase:
+    """A case answered with get_score's score at ``offset``."""
+    home, away = get_score(GAME, offset)
+    body = {"offset": offset, "home": home, "away": away}
+    return ScoreCase(name, query or f"offset={offset}", 200, body)
+
+
+def _offset_422(name: str, text: str) -> ScoreCase:
+    return ScoreCase(f"offset_{name}_is_422", f"offset={quote(text)}", 422)
+
+
+NOT_AN_OFFSET = {
+    "letters": "abc",
+    "a_fraction": "1.5",
+    "a_float": "1.0",
+    "empty": "",
+    "a_leading_space": " 7",
+    "a_plus_sign": "+7",
+    "an_exponent": "1e3",
+    "negative": "-1",
+}
+GOALS = [b["offset"] for a, b in pairwise(GAME) if a["score"] != b["score"]]
+# Every /score the route's tests make; test_the_fast_path_answers_each_case_as_the_route sends
+# them all again with a token already verified, so a rule the fast path missed fails there.
+SCORE_CASES = [
+    _served("score_mid_game", GAME[-1]["offset"] // 2),
+    *(_served(f"score_just_before_goal_{n}", offset - 1) for n, offset in enumerate(GOALS)),
+    *(_served(f"score_at_goal_{n}", offset) for n, offset in enumerate(GOALS)),
+    ScoreCase(
+        "offset_zero_is_the_initial_score", "offset=0", 200, {"offset": 0, "home": 0, "away": 0}
+    ),
+    ScoreCase(
+        "past_the_end_is_the_final_score",
+        f"offset={10**12}",
+        200,
+        {"offset": 10**12, **GAME[-1]["score"]},
+    ),
+    ScoreCase(
+        "past_64_bits_is_the_final_score",
+        f"offset={10**30}",
+        200,
+        {"offset": 10**30, **GAME[-1]["score"]},
+    ),
+    _served("leading_zeros_are_decimal", 7, "offset=007"),
+    _served("other_parameters_are_ignored", 10, "offset=10&x=1"),
+    ScoreCase("missing_offset_is_422", "", 422),
+    ScoreCase("missing_offset_beside_another_parameter_is_422", "x=1", 422),
+    *(_offset_422(name, text) for name, text in NOT_AN_OFFSET.items()),
+    ScoreCase(
+        "offset_given_twice_is_422",
+        "offset=1&offset=2",
+        422,
+        {
+            "detail": [
+                {
+                    "type": "value_error",
+                    "loc": ["query", "offset"],
+                    "msg": "offset must be given once",
+                    "input": ["1", "2"],
+                }
+            ]
+        },
+    ),
+    ScoreCase("offset_given_twice_alike_is_422", "offset=1&offset=1", 422),
+    ScoreCase(
+        "a_missing_token_is_checked_before_the_offset",
+        "offset=abc",
+        401,
+        {"detail": "Authentication credentials were not provided."},
+        authorization=None,
+    ),
+    ScoreCase(
+        "a_known_token_under_another_scheme_is_401",
+        "offset=1",
+        401,
+        {"detail": "Authorization header must be 'Bearer <token>'."},
+        authorization="Token {token}",
+    ),
+]
+
+
+def score_get(client, case: ScoreCase, token: str):
+    authorization = case.authorization and case.authorization.format(token=token)
+    return client.get(
+        f"/score?{case.query}", headers={"Authorization": authorization} if authorization else {}
     )
 
 
-def test_score_matches_get_score_around_every_goal(client, auth):
-    offsets = [
-        b["offset"] + d for a, b in pairwise(GAME) if a["score"] != b["score"] for d in (-1, 0)
-    ]
+@pytest.mark.parametrize("case", SCORE_CASES, ids=lambda case: case.name)
+def test_score_answers_each_case(route_client, make_token, case):
+    response = score_get(route_client, case, make_token())
 
-    served = [client.get("/score", params={"offset": o}, headers=auth).json() for o in offsets]
-
-    assert [(s["home"], s["away"]) for s in served] == [get_score(GAME, o) for o in offsets]
-
-
-def test_score_at_offset_zero_is_the_initial_score(client, auth):
-    response = client.get("/score", params={"offset": 0}, headers=auth)
-
-    assert response.json() == {"offset": 0, "home": 0, "away": 0}
+    assert response.status_code == case.status
+    if case.body is not None:
+        assert response.json() == case.body
+    if case.status == 422:
+        assert [error["loc"] for error in response.json()["detail"]] == [["query", "offset"]]
+    if case.status == 401:
+        assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_score_past_the_end_is_the_final_score(client, auth):
-    final = GAME[-1]["score"]
-
-    response = client.get("/score", params={"offset": 10**12}, headers=auth)
-
-    assert response.json() == {"offset": 10**12, **final}
-
-
-def test_missing_offset_is_422(client, auth):
-    response = client.get("/score", headers=auth)
-
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
-
-
-@pytest.mark.parametrize("offset", ["abc", "1.5", "1.0", "", " 7", "+7", "1e3"])
-def test_non_integer_offset_is_422(client, auth, offset):
-    response = client.get("/score", params={"offset": offset}, headers=auth)
-
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
-
-
-def test_negative_offset_is_422(client, auth):
-    response = client.get("/score", params={"offset": -1}, headers=auth)
-
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
-
-
-def test_offset_given_twice_is_422(client, auth):
-    response = client.get("/score", params=[("offset", 1), ("offset", 2)], headers=auth)
-
-    assert response.status_code == 422
-    assert response.json()["detail"] == [
-        {
-            "type": "value_error",
-            "loc": ["query", "offset"],
-            "msg": "offset must be given once",
-            "input": ["1", "2"],
-        }
-    ]
-
-
-def test_a_missing_token_is_checked_before_the_offset(client):
-    assert client.get("/score", params={"offset": "abc"}).status_code == 401
-
-
-@pytest.mark.parametrize("query", ["offset=0", "offset=1000", "offset=007", "offset=10&x=1"])
-def test_a_token_used_again_gets_the_same_response(client, auth, query):
-    first = client.get(f"/score?{query}", headers=auth)
-
-    again = client.get(f"/score?{query}", headers=auth)
-
-    assert again.status_code == first.status_code == 200
-    assert again.content == first.content
-    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
-    assert again.headers["content-length"] == first.headers["content-length"]
-
-
-@pytest.mark.parametrize(
-    "query", ["", "offset=abc", "offset=-1", "offset=%2B7", "offset=1&offset=1", "offset="]
-)
-def test_a_token_used_before_gets_the_same_422_as_a_new_one(client, make_token, query):
-    used = {"Authorization": f"Bearer {make_token()}"}
-    assert client.get("/score?offset=1", headers=used).status_code == 200
-    fresh = {"Authorization": f"Bearer {make_token()}"}
-
-    again = client.get(f"/score?{query}", headers=used)
-
-    assert again.status_code == 422
-    assert again.json() == client.get(f"/score?{query}", headers=fresh).json()
-
-
-def test_a_token_used_before_is_refused_with_another_scheme(client, make_token):
+@pytest.mark.parametrize("case", SCORE_CASES, ids=lambda case: case.name)
+def test_the_fast_path_answers_each_case_as_the_route(
+    client, route_client, make_token, monkeypatch, case
+):
     token = make_token()
     assert client.get("/score?offset=1", headers={"Authorization": f"Bearer {token}"}).is_success
+    answered = []
 
-    response = client.get("/score?offset=1", headers={"Authorization": f"Token {token}"})
+    async def score_read_cached(request):
+        answered.append(response := await routes.score_read_cached(request))
+        return response
 
-    assert response.status_code == 401
-    assert response.json() == {"detail": "Authorization header must be 'Bearer <token>'."}
+    monkeypatch.setattr(main, "score_read_cached", score_read_cached)
+
+    fast = score_get(client, case, token)
+
+    route = score_get(route_client, case, token)
+    assert (fast.status_code, fast.headers.items(), fast.content) == (
+        route.status_code,
+        route.headers.items(),
+        route.content,
+    )
+    # Only the successes: every refusal is the route's own.
+    assert [response is not None for response in answered] == [case.status == 200]
+
+
+def test_the_fast_path_passes_every_parameter_of_the_route():
+    # score_read_cached calls score_read with these; a new parameter would be ignored there.
+    assert list(inspect.signature(routes.score_read).parameters) == [
+        "request",
+        "claims",
+        "offset",
+        "scoreboard",
+    ]
 
 
 def test_health_needs_no_token_and_describes_the_game(client):
