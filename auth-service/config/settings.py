@@ -165,12 +165,13 @@ TEMPLATES = [
 # lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, so
 # transactions queue for it during the busy timeout, where a deferred one that read first
 # fails at once with "database is locked" (SQLite cannot let it wait without risking a
-# deadlock). The timeout stays under the gateway's 30 s proxy_read_timeout: a lock held
-# longer than that is an outage (a 503, config/middleware.py).
+# deadlock). Registrations and password changes hash (Argon2) inside their transaction, so
+# the timeout is generous, yet under the gateway's 30 s proxy_read_timeout: a lock held longer
+# is an outage, answered with the service's JSON 503 (config/middleware.py), not a 504.
 SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL",
     "transaction_mode": "IMMEDIATE",
-    "timeout": 10,
+    "timeout": 20,
 }
 if "DATABASE_URL" in env:
     # Persistent connections, checked before each request's first query: after PostgreSQL

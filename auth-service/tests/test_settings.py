@@ -311,7 +311,7 @@ def test_a_sqlite_database_runs_in_wal_with_immediate_transactions_and_a_busy_ti
         DATABASE_URL=f"sqlite:///{tmp_path / 'auth.sqlite3'}",
     )
 
-    assert result.stdout.split() == ["wal", "10000", "IMMEDIATE"], result.stderr
+    assert result.stdout.split() == ["wal", "20000", "IMMEDIATE"], result.stderr
 
 
 def test_the_default_sqlite_file_has_the_options_of_a_sqlite_database_url(tmp_path):
