@@ -11,6 +11,11 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = 4
+# The gateway keeps idle upstream connections open for 60 s (nginx's upstream
+# keepalive_timeout) and reuses them; gunicorn's default of 2 s closed them first, and a
+# request nginx sent just as one closed got "upstream prematurely closed connection", a 502
+# (seen in e2e/test_session_races.py). The side that opens the connection must close it.
+keepalive = 75
 # X-Forwarded-Proto is trusted only from these addresses: the gateway.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No access log here: the gateway logs every request, with its request id; a second line

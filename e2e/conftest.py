@@ -5,7 +5,9 @@ a temporary folder, or a fresh PostgreSQL database when DATABASE_URL is set; Red
 REDIS_URL's server when REDIS_URL is set (the auth suite uses db 1). Rate limits are raised
 so that only the test about them is throttled. Access tokens are EdDSA, with the fresh key
 pair `make env` would write; `hs256_stack` is a second stack on the same database with
-JWT_ALGORITHM=HS256, for the tests that cover both modes.
+JWT_ALGORITHM=HS256, for the tests that cover both modes. `sqlite_stack` is `make run`'s
+embedded default (SQLite, no Redis) whatever DATABASE_URL says, and a test that takes
+`each_stack` runs on it and on the main stack.
 """
 
 from __future__ import annotations
@@ -102,6 +104,41 @@ def hs256_stack(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
         "HS256 stack", settings, venv=stack.venv, nginx=stack.nginx, logs=logs
     ) as running:
         yield running
+
+
+# `make run`'s embedded default: SQLite, no Redis. The main stack is it unless DATABASE_URL
+# or REDIS_URL is set; then `sqlite_stack` is a stack of its own.
+MAIN_IS_EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def sqlite_stack(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A stack on `make run`'s embedded default, a fresh SQLite file and no Redis, whatever
+    the environment holds: the main stack itself when that is already what it runs."""
+    if MAIN_IS_EMBEDDED:
+        yield stack
+        return
+    work = tmp_path_factory.mktemp("sqlite-stack")
+    settings = {
+        **stack.settings,
+        "DATABASE_URL": f"sqlite:///{work / 'auth.sqlite3'}",
+        "REDIS_URL": "",
+    }
+    with stack_running(
+        "SQLite stack", settings, venv=stack.venv, nginx=stack.nginx, logs=work / "logs"
+    ) as running:
+        yield running
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite_stack"] if MAIN_IS_EMBEDDED else ["stack", "sqlite_stack"],
+    ids=lambda name: "sqlite" if name == "sqlite_stack" else "main",
+)
+def each_stack(request: pytest.FixtureRequest) -> object:
+    """The test runs on the embedded default (SQLite) and on the main stack (PostgreSQL in
+    CI), once when they are the same."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from accounts.redis_outage import REDIS_DOWN_ERRORS
 logger = logging.getLogger(__name__)
 
 # InterfaceError: Django's "connection already closed"; OperationalError: every failure to
-# reach PostgreSQL. Redis errors only reach here from a write (the admin's Config page): reads
-# fall back (accounts/redis_outage.py).
+# reach PostgreSQL, a SQLite file that cannot be opened, or one still locked after the busy
+# timeout (a busy one makes writers wait, config/settings.py). Redis errors only reach here
+# from a write (the admin's Config page): reads fall back (accounts/redis_outage.py).
 DEPENDENCY_DOWN_ERRORS = (OperationalError, InterfaceError, *REDIS_DOWN_ERRORS)
 UNAVAILABLE = "The service is temporarily unavailable. Try again shortly."
 RETRY_AFTER_SECONDS = 5
@@ -37,7 +38,7 @@ class CommonMiddleware(common.CommonMiddleware):
 
 
 class ServiceUnavailableMiddleware:
-    """A request that fails because PostgreSQL or Redis cannot be reached gets a JSON 503 with
+    """A request that fails because the database or Redis cannot be reached gets a JSON 503 with
     Retry-After, not a 500: the client may try again, and nothing internal is named.
 
     DRF re-raises what its exception handler does not know, so API views end here too.

@@ -185,21 +185,33 @@ TEMPLATES = [
 ]
 
 # --- Database and cache ---------------------------------------------------------------------
+# SQLite as an embedded database for concurrent requests, with Django's SQLite options
+# (https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior): WAL
+# lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, so
+# transactions queue for it during the busy timeout, where a deferred one that read first
+# fails at once with "database is locked" (SQLite cannot let it wait without risking a
+# deadlock). Registrations and password changes hash (Argon2) inside their transaction, so
+# the timeout is generous, yet under the gateway's 30 s proxy_read_timeout: a lock held longer
+# is an outage, answered with the service's JSON 503 (config/middleware.py), not a 504.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if "DATABASE_URL" in env:
     # Persistent connections, checked before each request's first query: after PostgreSQL
     # restarts, a worker reconnects instead of failing on its dead connection. A short connect
     # timeout bounds what a request waits while PostgreSQL is down (it gets a 503 then, see
     # config/middleware.py).
     DATABASES = {"default": {**env.db_url(), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
-    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 else:
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-        }
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -348,6 +348,43 @@ def test_database_url_selects_postgresql():
     assert result.stdout.strip() == "django.db.backends.postgresql"
 
 
+def test_a_sqlite_database_runs_in_wal_with_immediate_transactions_and_a_busy_timeout(tmp_path):
+    result = run_django(
+        "from django.db import connection; c = connection.cursor(); "
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA busy_timeout').fetchone()[0], connection.transaction_mode)",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'auth.sqlite3'}",
+    )
+
+    assert result.stdout.split() == ["wal", "20000", "IMMEDIATE"], result.stderr
+
+
+def test_the_default_sqlite_file_has_the_options_of_a_sqlite_database_url(tmp_path):
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'])"
+    default = run_django(code, SECRET_KEY=SECRET_KEY, **JWT_KEYS)
+    from_url = run_django(
+        code, SECRET_KEY=SECRET_KEY, **JWT_KEYS, DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}"
+    )
+
+    assert "'transaction_mode': 'IMMEDIATE'" in default.stdout, default.stderr
+    assert default.stdout == from_url.stdout
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_a_503(tmp_path):
+    result = run_django(
+        "from django.test import Client; r = Client(HTTP_HOST='localhost').post("
+        "'/api/refresh/', {'refresh_token': '0b1e6bb3-58a5-4a39-8f43-0e7e41b1fd5c'}, "
+        "content_type='application/json'); print(r.status_code, r['Retry-After'])",
+        SECRET_KEY=SECRET_KEY,
+        **JWT_KEYS,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'missing-folder' / 'auth.sqlite3'}",
+    )
+
+    assert result.stdout.split() == ["503", "5"], result.stderr
+
+
 def test_argon2_is_the_default_password_hasher():
     result = run_django(
         "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)",
