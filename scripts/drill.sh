@@ -156,7 +156,7 @@ until [ "$(upstreams_seen 15s | wc -l)" -ge 3 ]; do
     sleep 0.2
 done
 echo "ok   the gateway reaches 3 auth replicas"
-victim=$("${compose[@]}" ps --quiet auth | head -n 1)
+victim=$("${compose[@]}" ps --quiet auth | sed -n 1p)
 docker stop "$victim" >/dev/null
 slow=0
 for _ in $(seq 30); do
