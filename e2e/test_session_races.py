@@ -116,3 +116,28 @@ def test_password_change_leaves_no_token_from_a_concurrent_refresh(client):
         )
 
     assert survivors(client, password_change) == []
+
+
+def test_no_session_of_a_login_racing_a_password_change_survives(client):
+    # The security review's repro: logins with the old password in flight while the owner
+    # changes it; after the change, the sessions they got refreshed.
+    def log_in(email: str) -> httpx.Response:
+        return client.post("/api/login/", json={"email": email, "password": PASSWORD})
+
+    alive = []
+    for _ in range(SESSION_RACES):
+        email = account(client)
+        owner = login(client, email)
+        change = partial(
+            client.post,
+            "/api/password/change/",
+            headers=bearer(owner["access_token"]),
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        )
+        *logins, changed = concurrently(partial(log_in, email), partial(log_in, email), change)
+        assert changed.status_code == 200, changed.text
+        assert {response.status_code for response in logins} <= {200, 401}
+        sessions = [response.json() for response in logins if response.status_code == 200]
+        alive += [s for s in sessions if refresh(client, s["refresh_token"]).status_code != 401]
+
+    assert alive == []
