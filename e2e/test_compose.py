@@ -24,7 +24,7 @@ def test_only_the_gateway_publishes_a_port(env_file):
     assert [name for name, service in services.items() if service.get("ports")] == ["gateway"]
 
 
-def test_only_auth_and_migrate_reach_the_data_and_only_the_gateway_reaches_the_apps(env_file):
+def test_only_auth_and_its_jobs_reach_the_data_and_only_the_gateway_reaches_the_apps(env_file):
     config = compose_config(env_file.parent)
 
     members = {
@@ -36,7 +36,7 @@ def test_only_auth_and_migrate_reach_the_data_and_only_the_gateway_reaches_the_a
     assert members == {
         "edge": ["gateway"],
         "apps": ["auth", "gateway", "score"],
-        "data": ["auth", "migrate", "postgres", "redis"],
+        "data": ["auth", "migrate", "postgres", "purge", "redis"],
         "mail": ["auth"],
     }
     internal = [name for name, network in config["networks"].items() if network.get("internal")]
