@@ -11,6 +11,11 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = 4
+# Longer than the gateway's upstream keepalive_timeout (nginx's default, 60 s), so that nginx,
+# not gunicorn, closes an idle connection: with gunicorn's 2 s, gunicorn closed connections
+# just as nginx sent a request on them, and nginx answered that POST a 502 (it retries no
+# non-idempotent request). https://docs.gunicorn.org/en/stable/settings.html#keepalive
+keepalive = 75
 # X-Forwarded-Proto is trusted only from these addresses: the gateway.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No access log here: the gateway logs every request, with its request id; a second line
