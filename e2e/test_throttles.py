@@ -23,7 +23,7 @@ from devstack.envfile import env_file_read
 
 REPETITIONS = 10
 WRONG_PASSWORD = "Wrong-horse-battery-staple-0"
-# The shipped per-account limits (.env.example).
+# The shipped throttle rates (.env.example).
 RATES = {
     name: value
     for name, value in env_file_read(ENV_EXAMPLE).items()
@@ -127,6 +127,7 @@ def test_concurrent_successful_logins_count_no_failure(shipped_rates, account):
         ),
         ("/api/refresh/", "THROTTLE_RATE_REFRESH", lambda: {"refresh_token": str(uuid.uuid4())}),
     ],
+    ids=["register", "refresh"],
 )
 def test_concurrent_requests_from_one_address_meet_its_limit(shipped_rates, path, rate, body):
     limit = allowed(rate)
