@@ -16,6 +16,7 @@ evict. Windows that have ended are purged at most once a minute per process, by 
 DELETE. A Redis outage starts the database's counts from zero, as a restarted Redis would.
 """
 
+import logging
 import math
 import secrets
 from dataclasses import dataclass
@@ -28,22 +29,31 @@ from django_redis.cache import RedisCache
 from accounts import redis_outage
 from accounts.models import ThrottleWindow
 
+logger = logging.getLogger(__name__)
+
 PURGE_INTERVAL = 60.0
 
 # KEYS[1]: the window, a sorted set of hit ids scored by time. ARGV: now, duration, limit, id.
 # Returns {allowed, hits in the window, time of the oldest (a string: Lua numbers reach the
-# client as integers)}.
+# client as integers), the type of a foreign value found at the key and replaced, if any}.
+# Nothing read here is ever deserialised: a value planted at the key is only deleted.
 HIT_SCRIPT = """
+local found = redis.call('TYPE', KEYS[1]).ok
+if found ~= 'zset' and found ~= 'none' then
+  redis.call('DEL', KEYS[1])
+else
+  found = false
+end
 local now, duration = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - duration)
 local count = redis.call('ZCARD', KEYS[1])
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ARGV[1]
 if count >= tonumber(ARGV[3]) then
-  return {0, count, oldest}
+  return {0, count, oldest, found}
 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(duration * 1000))
-return {1, count + 1, oldest}
+return {1, count + 1, oldest, found}
 """
 
 
@@ -71,9 +81,11 @@ def window_hit(key: str, *, limit: int, duration: float, now: float) -> Hit:
     def through_redis() -> Hit:
         connection = get_redis_connection()
         script = connection.register_script(HIT_SCRIPT)
-        allowed, _, oldest = script(
+        allowed, _, oldest, found = script(
             keys=[caches["default"].make_key(key)], args=[repr(now), duration, limit, hit_id]
         )
+        if found is not None:  # Lua's false arrives as None
+            logger.warning("Throttle key %r held a %s, not a window: replaced", key, found.decode())
         return counted(bool(allowed), float(oldest), in_redis=True)
 
     def in_database() -> Hit:
