@@ -11,10 +11,10 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = 4
-# The gateway keeps idle upstream connections open for 60 s (nginx's upstream
-# keepalive_timeout) and reuses them; gunicorn's default of 2 s closed them first, and a
-# request nginx sent just as one closed got "upstream prematurely closed connection", a 502
-# (seen in e2e/test_session_races.py). The side that opens the connection must close it.
+# Longer than the gateway's upstream keepalive_timeout (nginx's default, 60 s), so that nginx,
+# not gunicorn, closes an idle connection: with gunicorn's 2 s, gunicorn closed connections
+# just as nginx sent a request on them, and nginx answered that POST a 502 (it retries no
+# non-idempotent request). https://docs.gunicorn.org/en/stable/settings.html#keepalive
 keepalive = 75
 # X-Forwarded-Proto is trusted only from these addresses: the gateway.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -19,7 +19,10 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -246,3 +249,20 @@ def compose_config(project: Path) -> dict:
     except (FileNotFoundError, subprocess.CalledProcessError) as e:
         pytest.skip(f"docker compose is not available: {e}")
     return json.loads(rendered)
+
+
+def concurrently(base_url: str, requests: list[tuple[str, str, dict]]) -> Counter:
+    """Send every (client address, path, JSON body) at once, each from its own connection;
+    return how many responses had each status."""
+    barrier = threading.Barrier(len(requests))
+
+    def send(address: str, path: str, body: dict) -> int:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(base_url=base_url, transport=transport, timeout=120) as client:
+            client.get("/health")  # connected before the barrier: the posts leave together
+            barrier.wait()
+            return client.post(path, json=body).status_code
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        futures = [pool.submit(send, *request) for request in requests]
+    return Counter(future.result() for future in futures)

@@ -1,7 +1,5 @@
 """Admin: users keyed on email, and a read-only view of refresh tokens with a revoke action."""
 
-import math
-
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -11,10 +9,11 @@ from django.contrib.auth.forms import (
     UserChangeForm,
 )
 from django.core.exceptions import ValidationError
+from rest_framework.exceptions import Throttled
 
 from accounts.models import RefreshToken, User
 from accounts.services import sessions, users
-from accounts.throttles import LoginAccountAddressThrottle, LoginAccountThrottle
+from accounts.throttles import login_attempt
 
 ADMIN_LOGIN_THROTTLED = "Too many failed logins for this account. Try again in %(seconds)d seconds."
 
@@ -25,22 +24,18 @@ class AdminLoginForm(AdminAuthenticationForm):
     about 36,000 passwords an hour."""
 
     def clean(self) -> dict:
-        throttles = [LoginAccountAddressThrottle(), LoginAccountThrottle()]
-        email = self.data.get("username")
-        for throttle in throttles:
-            if not throttle.check(email=email, request=self.request):
-                raise ValidationError(
-                    ADMIN_LOGIN_THROTTLED,
-                    code="throttled",
-                    params={"seconds": math.ceil(throttle.wait() or 1)},
-                )
         try:
-            return super().clean()
-        except ValidationError as e:
-            if e.code == "invalid_login":
-                for throttle in throttles:
-                    throttle.failure_record()
-            raise
+            with login_attempt(email=self.data.get("username"), request=self.request) as attempt:
+                try:
+                    return super().clean()
+                except ValidationError as e:
+                    if e.code == "invalid_login":
+                        attempt.failed()
+                    raise
+        except Throttled as e:
+            raise ValidationError(
+                ADMIN_LOGIN_THROTTLED, code="throttled", params={"seconds": e.wait or 1}
+            ) from e
 
 
 admin.site.login_form = AdminLoginForm

@@ -166,3 +166,17 @@ class RefreshToken(models.Model):
     def digest_prefix(self) -> str:
         """The first characters of the digest: enough to tell tokens apart, never the whole."""
         return f"{self.digest[:8]}…"
+
+
+class ThrottleWindow(models.Model):
+    """The hits one throttle counted in its sliding window, when throttles count in the
+    database (accounts/throttle_store.py): without Redis, and while it is unreachable."""
+
+    key = models.CharField(primary_key=True, max_length=255)
+    # [[time, id], ...]: each hit's time.time(), and the id it is given back by.
+    hits = models.JSONField(default=list)
+    # When the newest hit leaves the window; indexed for the purge of ended windows.
+    expires_at = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,7 +1,8 @@
 """Living through a Redis outage: Redis holds throttle counters and the token lifetimes, but it
 is not the system of record, so authentication keeps working while it is down.
 
-- Throttles count in this process's memory instead (weaker, per worker, but never off).
+- Throttles count in the database instead (accounts/throttle_store.py), still shared by every
+  worker.
 - constance answers with the last values this process read, or the defaults.
 - After a failure, Redis is skipped for RETRY_INTERVAL seconds, so a dead server costs at
   most one bounded socket timeout per interval; one warning is logged per outage.
@@ -17,8 +18,6 @@ import redis
 from constance import settings as constance_settings
 from constance.backends.redisd import RedisBackend
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 from django_redis.exceptions import ConnectionInterrupted
 
 from accounts.redis_values import UnusableValueError, config_value_load
@@ -64,8 +63,8 @@ class RedisOutage:
         with self._lock:
             if not self._retry_at:
                 logger.warning(
-                    "Redis is unreachable (%s): throttles count per process and token lifetimes "
-                    "keep their last known values until it is back.",
+                    "Redis is unreachable (%s): throttles count in the database and token "
+                    "lifetimes keep their last known values until it is back.",
                     error,
                 )
             self._retry_at = time.monotonic() + RETRY_INTERVAL
@@ -78,25 +77,6 @@ class RedisOutage:
 
 
 outage = RedisOutage()
-
-
-class ThrottleCache:
-    """The shared cache for DRF throttles, or this process's memory while it is unreachable.
-
-    django-redis's IGNORE_EXCEPTIONS would turn every read into a miss, and so switch the
-    throttles off; this keeps counting instead.
-    """
-
-    def __init__(self) -> None:
-        self.memory = LocMemCache("throttles-while-redis-is-down", {"OPTIONS": {}})
-
-    def get(self, key: str, default=None):
-        return outage.call(lambda: cache.get(key, default), lambda: self.memory.get(key, default))
-
-    def set(self, key: str, value, timeout=None) -> None:
-        outage.call(
-            lambda: cache.set(key, value, timeout), lambda: self.memory.set(key, value, timeout)
-        )
 
 
 class LastKnownRedisBackend(RedisBackend):

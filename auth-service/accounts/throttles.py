@@ -1,17 +1,41 @@
-"""Throttles on the shared cache (Redis when REDIS_URL is set), so limits hold across workers;
-in this process's memory while Redis is down (accounts/redis_outage.py)."""
+"""Throttles: DRF's sliding-window rates, counted atomically in accounts/throttle_store.py
+(Redis, or the database without it), so that limits hold across workers and against
+concurrent requests; and the failed-login limits, which count a login before its password
+is checked and give the count back when the password is right (`login_attempt`)."""
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 
 from django.conf import settings
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import email_normalize
-from accounts.redis_outage import ThrottleCache
+from accounts.throttle_store import Hit, window_hit, window_release
 
 
 class SharedRateThrottle(SimpleRateThrottle):
-    cache = ThrottleCache()
+    """SimpleRateThrottle's rate and window, but each request counted in one atomic step of
+    the throttle store: DRF's own reads the history, then writes it back, so concurrent
+    requests all passed."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        return key is None or self.hit(key).allowed
+
+    def hit(self, key: str) -> Hit:
+        """Count one request in the window `key`, or refuse it; DRF then asks wait()."""
+        self.now = self.timer()
+        self.last_hit = window_hit(
+            key, limit=self.num_requests, duration=self.duration, now=self.now
+        )
+        return self.last_hit
+
+    def wait(self) -> float:
+        return self.last_hit.retry_after
 
 
 class ClientAddressThrottle(SharedRateThrottle):
@@ -73,34 +97,7 @@ class EmailThrottle(SharedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class LoginFailureThrottle(EmailThrottle):
-    """Counts failed logins only: allow_request() (or check()) tests the count, and the caller
-    calls failure_record() when the credentials are refused. A user with many devices is
-    never locked out by logging in, only by guessing."""
-
-    def allow_request(self, request, view) -> bool:
-        return self.check(email=_body_email(request), request=request)
-
-    def check(self, *, email: object, request) -> bool:
-        """Return whether a login of `email` from this request may be tried now; used as is
-        by the admin's login form, which is no DRF view."""
-        self.key = self.key_for(email=email, request=request) if self.rate is not None else None
-        if self.key is None:
-            return True
-        self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return True
-
-    def failure_record(self) -> None:
-        """Count one failure of the login this throttle has just allowed."""
-        if self.key is not None:
-            self.history.insert(0, self.now)
-            self.cache.set(self.key, self.history, self.duration)
-
-
-class LoginAccountThrottle(LoginFailureThrottle):
+class LoginAccountThrottle(EmailThrottle):
     """Failed logins per account, from any address: the ceiling that stops a guesser who
     spreads over many addresses. Higher than the per-address limit, so that nobody locks an
     account out for its owner as cheaply."""
@@ -108,7 +105,7 @@ class LoginAccountThrottle(LoginFailureThrottle):
     scope = "login_account"
 
 
-class LoginAccountAddressThrottle(LoginFailureThrottle, ClientAddressThrottle):
+class LoginAccountAddressThrottle(EmailThrottle, ClientAddressThrottle):
     """Failed logins per account and client address: the limit a guesser meets first."""
 
     scope = "login_account_ip"
@@ -121,6 +118,45 @@ class LoginAccountAddressThrottle(LoginFailureThrottle, ClientAddressThrottle):
             "scope": self.scope,
             "ident": f"{ident}:{self.get_ident(request)}",
         }
+
+
+class LoginAttempt:
+    """A login counted against the failed-login limits, until its block ends (login_attempt)."""
+
+    def __init__(self) -> None:
+        self.is_failure = False
+
+    def failed(self) -> None:
+        """The credentials were refused: the attempt stays counted as a failed login."""
+        self.is_failure = True
+
+
+@contextlib.contextmanager
+def login_attempt(*, email: object, request) -> Iterator[LoginAttempt]:
+    """Count a login of `email` from this request against the failed-login limits (per
+    account and address, then per account) before its password is checked; raise DRF's
+    Throttled at the first that is reached.
+
+    The count is a reservation: it stays if the block calls `attempt.failed()`, and is given
+    back however else the block ends (a right password, an unverified email, an error). So
+    only failed logins count, a user with many devices is never locked out, and however many
+    guesses arrive at once, no more than the limit have their password checked.
+    """
+    hits: list[tuple[SharedRateThrottle, Hit]] = []
+    attempt = LoginAttempt()
+    try:
+        for throttle in (LoginAccountAddressThrottle(), LoginAccountThrottle()):
+            key = throttle.key_for(email=email, request=request)
+            if throttle.rate is not None and key is not None:
+                hit = throttle.hit(key)
+                hits.append((throttle, hit))
+                if not hit.allowed:
+                    raise Throttled(wait=hit.retry_after)
+        yield attempt
+    finally:
+        if not attempt.is_failure:
+            for throttle, hit in hits:
+                window_release(hit, now=throttle.timer())
 
 
 # --- Account lifecycle -------------------------------------------------------------------------

@@ -26,14 +26,12 @@ from accounts.services import links, sessions, users
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
-    LoginAccountAddressThrottle,
-    LoginAccountThrottle,
-    LoginFailureThrottle,
     LoginIPThrottle,
     MailAccountThrottle,
     MailAddressThrottle,
     RefreshThrottle,
     RegisterThrottle,
+    login_attempt,
 )
 
 LOGGED_OUT = "User logged out."
@@ -84,13 +82,8 @@ class RegisterView(NoStoreMixin, PublicAPIView):
 
 
 class LoginView(NoStoreMixin, PublicAPIView):
-    throttle_classes = [LoginIPThrottle, LoginAccountAddressThrottle, LoginAccountThrottle]
-
-    def get_throttles(self) -> list:
-        # The same instances for the check and for failure_record() after it.
-        if not hasattr(self, "_throttles"):
-            self._throttles = super().get_throttles()
-        return self._throttles
+    # Every login counts per address; failed ones also per account (login_attempt).
+    throttle_classes = [LoginIPThrottle]
 
     @extend_schema(
         operation_id="login",
@@ -114,16 +107,15 @@ class LoginView(NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            user = users.user_authenticate(**data.validated_data)
-            pair = sessions.session_start(user=user)
-        except errors.InvalidCredentialsError as e:
-            for throttle in self.get_throttles():
-                if isinstance(throttle, LoginFailureThrottle):
-                    throttle.failure_record()
-            raise Unauthorized(str(e)) from e
-        except errors.EmailNotVerifiedError as e:
-            raise PermissionDenied(str(e)) from e
+        with login_attempt(email=data.validated_data["email"], request=request) as attempt:
+            try:
+                user = users.user_authenticate(**data.validated_data)
+                pair = sessions.session_start(user=user)
+            except errors.InvalidCredentialsError as e:
+                attempt.failed()
+                raise Unauthorized(str(e)) from e
+            except errors.EmailNotVerifiedError as e:
+                raise PermissionDenied(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
 
 

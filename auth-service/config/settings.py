@@ -422,7 +422,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env.str("THROTTLE_RATE_LOGIN_IP", default="20/min"),
-        # Failed logins only (accounts/throttles.py, LoginFailureThrottle).
+        # Failed logins only (accounts/throttles.py, login_attempt).
         "login_account_ip": env.str("THROTTLE_RATE_LOGIN_ACCOUNT_IP", default="5/min"),
         "login_account": env.str("THROTTLE_RATE_LOGIN_ACCOUNT", default="20/min"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),

@@ -2,9 +2,12 @@
 
 import os
 import shutil
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -12,6 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -57,6 +61,40 @@ def _test_settings(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# Where the throttles count (accounts/throttle_store.py): Redis, or the database, which is
+# also the fallback while Redis is down. Threads need PostgreSQL for the database: SQLite's
+# in-memory test database refuses concurrent writers instead of making them wait.
+THROTTLE_STORES = [pytest.param("redis", marks=pytest.mark.redis), "database"]
+CONCURRENT_THROTTLE_STORES = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("database", marks=pytest.mark.postgresql),
+]
+
+
+@pytest.fixture(params=THROTTLE_STORES)
+def throttle_store(request: pytest.FixtureRequest, settings) -> str:
+    """Run the test with each throttle store: REDIS_URL's Redis, then the database."""
+    if request.param == "database":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param
+
+
+def concurrently(count: int, call: Callable[[int], object]) -> Counter:
+    """Run call(0) ... call(count - 1) in threads released at once; return how many times
+    each result came back."""
+    barrier = threading.Barrier(count)
+
+    def run(n: int) -> object:
+        try:
+            barrier.wait()
+            return call(n)
+        finally:
+            connections.close_all()  # this thread's own; the test database is dropped after
+
+    with ThreadPoolExecutor(count) as pool:
+        return Counter(pool.map(run, range(count)))
 
 
 class CountingPasswordHasher(MD5PasswordHasher):

@@ -17,11 +17,12 @@ from constance import config
 from django.core.cache import caches
 from django.test import override_settings
 from django.utils.functional import empty
+from rest_framework.test import APIClient
 
 from accounts import redis_outage
 from accounts.redis_outage import LastKnownRedisBackend, RedisOutage
-from accounts.throttles import SharedRateThrottle
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, concurrently
+from tests.test_throttles import right_password_after_many_other_failures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis_server]
 
@@ -83,7 +84,6 @@ def server(tmp_path) -> Iterator[RedisServer]:
 @pytest.fixture(autouse=True)
 def _fresh_outage_state(monkeypatch) -> None:
     monkeypatch.setattr(redis_outage, "outage", RedisOutage())
-    SharedRateThrottle.cache.memory.clear()
 
 
 @pytest.fixture
@@ -139,6 +139,24 @@ def test_login_throttle_still_limits_while_redis_is_down(api_client, user, serve
     response = login(api_client, user.email)
 
     assert response.status_code == 429
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_meet_the_limit_while_redis_is_down(user, server, cache_on):
+    server.stop()
+
+    statuses = concurrently(
+        20, lambda n: login(APIClient(), user.email, "Wrong-Passw0rd!").status_code
+    )
+
+    assert statuses == {401: 5, 429: 15}  # THROTTLE_RATE_LOGIN_ACCOUNT_IP=5/min
+
+
+def test_a_locked_account_stays_locked_while_redis_is_down(api_client, user, server, cache_on):
+    server.stop()
+
+    assert right_password_after_many_other_failures(api_client, user) == 429
 
 
 def test_a_redis_outage_logs_one_warning_not_one_per_request(

@@ -68,19 +68,18 @@ def test_a_pickle_planted_at_a_throttle_key_is_never_run(api_client, user, tmp_p
     redis_key = cache.client.make_key(throttle_key)
     cache.client.get_client(write=True).set(redis_key, pickle.dumps(Payload(str(ran))))
 
-    with caplog.at_level(logging.WARNING, logger="accounts.redis_values"):
+    with caplog.at_level(logging.WARNING, logger="accounts.throttle_store"):
         response = api_client.post(
             "/api/login/", {"email": user.email, "password": PASSWORD}, format="json"
         )
 
     assert response.status_code == 200
     assert not ran.exists()
-    assert warnings_of(caplog, "accounts.redis_values") == [
-        f"Cache key {throttle_key!r} holds no JSON, read as a miss: "
-        "'utf-8' codec can't decode byte 0x80 in position 0: invalid start byte"
+    assert warnings_of(caplog, "accounts.throttle_store") == [
+        f"Throttle key {throttle_key!r} held a string, not a window: replaced"
     ]
-    # The throttle read that key as empty and wrote its history back, in JSON.
-    assert len(json.loads(cache.client.get_client().get(redis_key))) == 1
+    # The throttle counts in a sorted set (accounts/throttle_store.py), now holding this login.
+    assert cache.client.get_client().zcard(redis_key) == 1
 
 
 def test_the_cache_stores_json(db):

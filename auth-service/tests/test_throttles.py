@@ -1,14 +1,20 @@
-"""accounts/throttles.py: per-IP and per-account limits, 429 with Retry-After."""
+"""accounts/throttles.py: per-IP and per-account limits, 429 with Retry-After, counted
+atomically: concurrent requests never get more than a limit through."""
 
+import contextlib
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
+from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from tests.conftest import PASSWORD
+from accounts.throttles import login_attempt
+from tests.conftest import CONCURRENT_THROTTLE_STORES, PASSWORD, concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +196,79 @@ def test_refresh_is_throttled(api_client):
 
     assert response.status_code == 429
     assert "Retry-After" in response
+
+
+# --- Counted before the password is checked (concurrent guesses) --------------------------------
+
+
+def test_a_login_being_checked_holds_its_place_until_it_ends(api_client, user, rf):
+    request = rf.post("/api/login/")  # from 127.0.0.1, as the test client
+    with contextlib.ExitStack() as in_flight:
+        for _ in range(allowed("login_account_ip")):
+            in_flight.enter_context(login_attempt(email=user.email, request=request))
+
+        while_checked = login_with(api_client, user.email, PASSWORD)
+    after = login_with(api_client, user.email, PASSWORD)
+
+    assert while_checked.status_code == 429
+    assert after.status_code == 200  # they ended without a failure: nothing stays counted
+
+
+def concurrent_guesses(user, count: int, address: Callable[[int], str]) -> Counter:
+    def guess(n: int) -> int:
+        return attempt_login(APIClient(), user.email, REMOTE_ADDR=address(n)).status_code
+
+    return concurrently(count, guess)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("throttle_store", CONCURRENT_THROTTLE_STORES, indirect=True)
+def test_concurrent_wrong_passwords_from_one_address_meet_its_limit(user, throttle_store):
+    limit = allowed("login_account_ip")
+
+    statuses = concurrent_guesses(user, allowed("login_ip"), lambda n: "192.0.2.1")
+
+    assert statuses == {401: limit, 429: allowed("login_ip") - limit}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("throttle_store", CONCURRENT_THROTTLE_STORES, indirect=True)
+def test_concurrent_wrong_passwords_from_many_addresses_meet_the_account_ceiling(
+    user, throttle_store
+):
+    ceiling = allowed("login_account")
+
+    statuses = concurrent_guesses(user, 2 * ceiling, lambda n: f"192.0.2.{n}")
+
+    assert statuses == {401: ceiling, 429: ceiling}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("throttle_store", CONCURRENT_THROTTLE_STORES, indirect=True)
+def test_concurrent_requests_from_one_address_meet_its_limit(throttle_store):
+    def refresh(n: int) -> int:
+        body = {"refresh_token": str(uuid.uuid4())}
+        return APIClient().post("/api/refresh/", body, format="json").status_code
+
+    statuses = concurrently(2 * allowed("refresh"), refresh)
+
+    assert statuses == {401: allowed("refresh"), 429: allowed("refresh")}
+
+
+def right_password_after_many_other_failures(client, user) -> int:
+    """Lock `user` from the client's address, fail many logins of other emails from other
+    addresses, then return the status of the right password from the locked address.
+
+    The review's repro evicted the lock from a LocMemCache (300 entries) with 171 failures.
+    """
+    for _ in range(allowed("login_account_ip")):
+        attempt_login(client, user.email)
+    for n in range(15 * allowed("login_ip")):
+        attempt_login(client, f"someone-{n}@example.com", REMOTE_ADDR=f"192.0.2.{n % 15}")
+    return login_with(client, user.email, PASSWORD).status_code
+
+
+def test_a_locked_account_stays_locked_however_many_other_logins_fail(
+    api_client, user, throttle_store
+):
+    assert right_password_after_many_other_failures(api_client, user) == 429
