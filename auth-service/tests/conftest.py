@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import RefreshToken, User
 from accounts.services import sessions, users
 from accounts.tokens import access_token_encode
 
@@ -133,6 +133,14 @@ def other_user(db) -> User:
 @pytest.fixture
 def pair(user) -> sessions.TokenPair:
     return sessions.token_pair_issue(user_id=user.pk)
+
+
+def stored(token: str) -> RefreshToken:
+    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
+
+
+def rotate(token: str) -> sessions.TokenPair:
+    return sessions.refresh_token_rotate(token=uuid.UUID(token))
 
 
 def bearer(token: str) -> dict[str, str]:

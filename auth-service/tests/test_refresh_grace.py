@@ -12,17 +12,9 @@ from django.db import connection
 from accounts import errors
 from accounts.models import RefreshToken
 from accounts.services import sessions, users
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rotate, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def rotate(token: str) -> sessions.TokenPair:
-    return sessions.refresh_token_rotate(token=uuid.UUID(token))
-
-
-def stored(token: str) -> RefreshToken:
-    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
 
 
 @pytest.fixture

@@ -19,17 +19,9 @@ from django.utils import timezone
 from accounts import errors
 from accounts.models import RefreshToken, User
 from accounts.services import sessions, users
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rotate, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(token: str) -> RefreshToken:
-    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
-
-
-def rotate(token: str) -> sessions.TokenPair:
-    return sessions.refresh_token_rotate(token=uuid.UUID(token))
 
 
 # --- issuing ---------------------------------------------------------------------------------

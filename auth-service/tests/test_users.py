@@ -1,26 +1,16 @@
 """accounts/services/users.py and the email's normal form (accounts/models.py)."""
 
-import uuid
-
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import errors
-from accounts.models import RefreshToken, User, email_normalize
-from accounts.services import sessions, users
-from tests.conftest import PASSWORD
+from accounts.models import User, email_normalize
+from accounts.services import users
+from tests.conftest import PASSWORD, rotate, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(token: str) -> RefreshToken:
-    return RefreshToken.objects.get(digest=sessions.refresh_token_digest(token=uuid.UUID(token)))
-
-
-def rotate(token: str) -> sessions.TokenPair:
-    return sessions.refresh_token_rotate(token=uuid.UUID(token))
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """accounts/views.py and config/urls.py: the HTTP contract of DESIGN.md, one case each."""
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -459,15 +461,20 @@ def test_email_change_right_after_login_needs_only_the_access_token(api_client, 
     assert response.json() == {"id": user.pk, "username": "", "email": "new@example.com"}
 
 
-def test_refreshing_does_not_renew_the_sign_in(api_client, user):
-    tokens = login(api_client)
+@contextlib.contextmanager
+def access_after_the_window(client) -> Iterator[str]:
+    """Yield an access token of a session that logged in REAUTHENTICATION_WINDOW + 1 s ago
+    and refreshed since (a refresh does not renew the sign-in); the clock stays there."""
+    tokens = login(client)
     with time_machine.travel(timedelta(seconds=REAUTHENTICATION_WINDOW + 1)):
-        refreshed = post(api_client, "/api/refresh/", {"refresh_token": tokens["refresh_token"]})
+        refreshed = post(client, "/api/refresh/", {"refresh_token": tokens["refresh_token"]})
+        yield refreshed.json()["access_token"]
+
+
+def test_refreshing_does_not_renew_the_sign_in(api_client, user):
+    with access_after_the_window(api_client) as access:
         response = api_client.put(
-            "/api/me/",
-            {"email": "thief@example.com"},
-            format="json",
-            **bearer(refreshed.json()["access_token"]),
+            "/api/me/", {"email": "thief@example.com"}, format="json", **bearer(access)
         )
 
     assert response.status_code == 400
@@ -476,14 +483,12 @@ def test_refreshing_does_not_renew_the_sign_in(api_client, user):
 
 
 def test_email_change_outside_the_window_succeeds_with_the_current_password(api_client, user):
-    tokens = login(api_client)
-    with time_machine.travel(timedelta(seconds=REAUTHENTICATION_WINDOW + 1)):
-        refreshed = post(api_client, "/api/refresh/", {"refresh_token": tokens["refresh_token"]})
+    with access_after_the_window(api_client) as access:
         response = api_client.put(
             "/api/me/",
             {"email": "new@example.com", "current_password": PASSWORD},
             format="json",
-            **bearer(refreshed.json()["access_token"]),
+            **bearer(access),
         )
 
     assert response.status_code == 200
@@ -538,11 +543,7 @@ def test_email_change_keeps_this_session_and_ends_every_other(api_client, user):
 
 def test_email_change_outside_the_window_says_nothing_of_the_address(api_client, user, other_user):
     # The review's probe: a taken address answered on `email`, a free one on the password.
-    tokens = login(api_client)
-    with time_machine.travel(timedelta(seconds=REAUTHENTICATION_WINDOW + 1)):
-        access = post(
-            api_client, "/api/refresh/", {"refresh_token": tokens["refresh_token"]}
-        ).json()["access_token"]
+    with access_after_the_window(api_client) as access:
         answers = [
             api_client.patch("/api/me/", {"email": email}, format="json", **bearer(access)).json()
             for email in (other_user.email, "nobody@example.com")
