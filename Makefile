@@ -116,8 +116,8 @@ test-deploy: $(TOOLS_VENV) $(AUTH_VENV) $(DEPLOY_VENV)  ## Kubernetes: render ea
 bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 	cd score-service && $(BIN)/python bench.py
 
+# It needs wrk and nginx, and says how to install whichever is missing (it installs nothing).
 bench-http: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
-	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python scripts/bench_http.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.

@@ -3,7 +3,8 @@ and the stack that the e2e suite and `make bench-http` start (`python -m devstac
 
 One module per job: `keys` (Ed25519 key pairs as JWKs), `envfile` (reading and writing .env),
 `rotation` (the signing-key rotation), `gateway` (nginx's configuration), `supervisor` (the
-three programs), `teststack` (throwaway settings for the e2e suite and the bench), and `cli`.
+three programs), `teststack` (throwaway settings for the e2e suite and the bench), `bench`
+(measuring with wrk for `make bench-http`), and `cli`.
 """
 
 from pathlib import Path
