@@ -57,6 +57,7 @@ def test_schema_documents_the_errors_of_refresh(api_client):
         "200",
         "400",
         "401",
+        "415",
         "429",
     }
 
@@ -101,4 +102,4 @@ def test_schema_documents_the_body_of_delete_me(api_client):
     delete = schema["paths"]["/api/me/"]["delete"]
     body = delete["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body == "#/components/schemas/UserDeleteInputRequest"
-    assert set(delete["responses"]) == {"204", "400", "401", "429"}
+    assert set(delete["responses"]) == {"204", "400", "401", "415", "429"}
