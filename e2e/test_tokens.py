@@ -18,7 +18,7 @@ def test_lifetime_change_applies_to_the_next_login_without_restart(login, access
     assert token["exp"] - token["iat"] == 7
 
 
-def test_expired_access_token_is_refused_by_both_services(gateway, login, access_lifetime):
+def test_expired_access_token_is_refused_by_both_services(gateway, stack, login, access_lifetime):
     access_lifetime(4)
     access = login()["access_token"]
     assert gateway.get("/api/me/", headers=bearer(access)).status_code == 200
@@ -30,5 +30,9 @@ def test_expired_access_token_is_refused_by_both_services(gateway, login, access
     me = gateway.get("/api/me/", headers=bearer(access))
     score = gateway.get("/score", params={"offset": 0}, headers=bearer(access))
     assert (me.status_code, score.status_code) == (401, 401)
-    assert me.headers["WWW-Authenticate"].startswith("Bearer")
-    assert score.headers["WWW-Authenticate"] == "Bearer"
+    # RFC 6750 3.1, from both services alike: the client should refresh.
+    expected = (
+        f'Bearer realm="{stack.settings["JWT_AUDIENCE"]}", error="invalid_token", '
+        'error_description="Token has expired."'
+    )
+    assert me.headers["WWW-Authenticate"] == score.headers["WWW-Authenticate"] == expected

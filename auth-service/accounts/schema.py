@@ -46,7 +46,9 @@ THROTTLED = detail_response(
 BAD_ACCESS_TOKEN = detail_response(
     "Missing or refused access token: malformed, bad signature, expired, wrong issuer, "
     "audience or type, missing claim, unknown or inactive user. "
-    "The response carries `WWW-Authenticate: Bearer`.",
+    "The response carries `WWW-Authenticate: Bearer realm=...`, with "
+    '`error="invalid_token"` and the detail as `error_description` when a token was '
+    "refused (RFC 6750 3.1).",
     "Authentication credentials were not provided.",
     "Token has expired.",
 )

@@ -1,6 +1,7 @@
 """Input and output shapes of the API. Validation of fields lives here; writes in services."""
 
 from collections.abc import Mapping
+from typing import Literal
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,6 +13,7 @@ from accounts.models import User
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+TOKEN_TYPE = "Bearer"  # noqa: S105 (RFC 6750's token type, not a secret)
 
 
 class NormalizedEmailField(serializers.EmailField):
@@ -130,10 +132,22 @@ class LoginInputSerializer(InputSerializer):
 
 
 class TokenPairSerializer(serializers.Serializer):
+    """The brief's two tokens, then the fields of an OAuth 2.0 token response (RFC 6749
+    5.1), so that a client schedules its refresh without decoding the JWT."""
+
     access_token = serializers.CharField(help_text="JWT for `Authorization: Bearer ...`.")
     refresh_token = serializers.UUIDField(
         help_text="Opaque refresh token, shown only once; rotated on every refresh."
     )
+    token_type = serializers.SerializerMethodField(help_text="Always `Bearer` (RFC 6750).")
+    expires_in = serializers.IntegerField(
+        min_value=1,
+        help_text="Seconds the access token is valid from now: constance's "
+        "`ACCESS_TOKEN_LIFETIME` when it was signed (its `exp - iat`).",
+    )
+
+    def get_token_type(self, pair) -> Literal["Bearer"]:
+        return TOKEN_TYPE
 
 
 class RefreshInputSerializer(InputSerializer):

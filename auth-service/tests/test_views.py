@@ -115,7 +115,7 @@ def test_register_refuses_fields_it_does_not_take(api_client):
 def test_login_returns_an_access_token_and_a_refresh_token(api_client, user):
     body = login(api_client)
 
-    assert set(body) == {"access_token", "refresh_token"}
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert uuid.UUID(body["refresh_token"]).version == 4
     access = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert access["sub"] == str(user.pk)
@@ -208,7 +208,8 @@ def test_login_refuses_bad_credentials_with_one_message(api_client, user, email,
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid email or password."}
-    assert response["WWW-Authenticate"] == "Bearer"
+    # Credentials in the body, not an Authorization header: no challenge (RFC 6750 3).
+    assert "WWW-Authenticate" not in response
 
 
 def test_login_refuses_an_inactive_user_with_the_same_message(api_client, user):
@@ -245,7 +246,7 @@ def test_refresh_returns_a_new_pair(api_client, user):
 
     assert response.status_code == 200
     second = response.json()
-    assert set(second) == {"access_token", "refresh_token"}
+    assert set(second) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert second["refresh_token"] != first["refresh_token"]
     assert api_client.get("/api/me/", **bearer(second["access_token"])).status_code == 200
 
@@ -265,7 +266,7 @@ def test_refresh_refuses_an_unknown_token(api_client, user):
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Refresh token is unknown."}
-    assert response["WWW-Authenticate"] == "Bearer"
+    assert "WWW-Authenticate" not in response
 
 
 def test_refresh_refuses_an_expired_token(api_client, user):
@@ -709,7 +710,8 @@ def test_update_me_requires_an_access_token(api_client, user):
     response = api_client.patch("/api/me/", {"username": "x"}, format="json")
 
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Bearer"
+    # No credentials at all: the scheme and realm, no error code (RFC 6750 3).
+    assert response["WWW-Authenticate"] == f'Bearer realm="{settings.JWT_AUDIENCE}"'
 
 
 # --- bodies, errors, health, browsable API ------------------------------------------------------

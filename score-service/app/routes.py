@@ -55,8 +55,9 @@ class Health(BaseModel):
     responses={
         status.HTTP_401_UNAUTHORIZED: {
             "model": ErrorDetail,
-            "description": "Missing or invalid access token; the response carries "
-            "`WWW-Authenticate: Bearer`.",
+            "description": "Missing or refused access token; the response carries "
+            '`WWW-Authenticate: Bearer realm=...`, with `error="invalid_token"` and the '
+            "detail as `error_description` when a token was refused (RFC 6750 3.1).",
         },
     },
 )

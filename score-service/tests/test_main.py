@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import token_contract_cases
 from fastapi.testclient import TestClient
 
 from app import main, routes
@@ -143,7 +144,10 @@ def test_score_answers_each_case(route_client, make_token, case):
     if case.status == 422:
         assert [error["loc"] for error in response.json()["detail"]] == [["query", "offset"]]
     if case.status == 401:
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        refusal = token_contract_cases.Case(case.name, case.body["detail"])
+        assert response.headers["WWW-Authenticate"] == token_contract_cases.case_www_authenticate(
+            refusal, realm=route_client.app.state.settings.JWT_AUDIENCE
+        )
 
 
 @pytest.mark.parametrize("case", SCORE_CASES, ids=lambda case: case.name)

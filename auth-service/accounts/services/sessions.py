@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 class TokenPair:
     access_token: str
     refresh_token: str
+    expires_in: int  # the access token's lifetime in seconds, as signed (exp - iat)
 
 
 def refresh_token_digest(*, token: uuid.UUID) -> str:
@@ -76,13 +77,17 @@ def token_pair_issue(
     refresh_token = refresh_token_issue(
         user_id=user_id, family=family, authenticated_at=authenticated_at
     )
+    # Read once: the token and its expires_in must tell the same lifetime.
+    lifetime = int(config.ACCESS_TOKEN_LIFETIME)
     access_token = access_token_encode(
         user_id=user_id,
         session_id=str(family),
         authenticated_at=authenticated_at,
-        lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+        lifetime=timedelta(seconds=lifetime),
     )
-    return TokenPair(access_token=access_token, refresh_token=str(refresh_token))
+    return TokenPair(
+        access_token=access_token, refresh_token=str(refresh_token), expires_in=lifetime
+    )
 
 
 def session_start(*, user: User) -> TokenPair:
