@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import token_contract_cases
 from fastapi.testclient import TestClient
 
+import token_contract_cases
 from app import main, routes
 from app.auth import AccessClaims
 from app.deps import get_scoreboard, verify_access_token
