@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -34,6 +35,18 @@ from devstack.supervisor import Ports, Service, Stack, StackError
 from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
 
 PASSWORD = "Correct-horse-battery-staple-9"
+
+
+def _messages(path: Path):
+    """A service's module of messages (plain constants, no framework import), loaded from its
+    file: the tests quote the services' words, never retype them."""
+    spec = importlib.util.spec_from_file_location(f"messages_{path.parent.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+auth_errors = _messages(AUTH_DIR / "accounts" / "errors.py")
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
-from accounts.errors import REAUTHENTICATION_REQUIRED
+from accounts.errors import ACCESS_TOKEN_AS_REFRESH_TOKEN, EMAIL_TAKEN, REAUTHENTICATION_REQUIRED
 from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD, bearer
 
@@ -94,6 +94,26 @@ def test_register_requires_email_and_password(api_client):
     response = post(api_client, "/api/register/", {})
 
     assert response.status_code == 400
+    assert set(response.json()) == {"email", "password"}
+
+
+def test_register_reports_every_bad_field_at_once(api_client, user):
+    response = post(
+        api_client,
+        "/api/register/",
+        {"email": "PLAYER@example.com", "password": "password", "is_staff": True},
+    )
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"email", "password", "is_staff"}
+    assert errors["email"] == [EMAIL_TAKEN]
+    assert "This password is too common." in errors["password"]
+
+
+def test_register_reports_an_invalid_email_and_a_short_password_at_once(api_client):
+    response = post(api_client, "/api/register/", {"email": "not-an-email", "password": "x1"})
+
     assert set(response.json()) == {"email", "password"}
 
 
@@ -304,6 +324,16 @@ def test_refresh_refuses_a_malformed_body(api_client, body):
 
     assert response.status_code == 400
     assert "refresh_token" in response.json()
+
+
+@pytest.mark.parametrize("url", ["/api/refresh/", "/api/logout/"])
+def test_an_access_token_sent_as_the_refresh_token_is_named_as_such(api_client, user, url):
+    access_token = login(api_client)["access_token"]
+
+    response = post(api_client, url, {"refresh_token": access_token})
+
+    assert response.status_code == 400
+    assert response.json() == {"refresh_token": [ACCESS_TOKEN_AS_REFRESH_TOKEN]}
 
 
 # --- logout ----------------------------------------------------------------------------------

@@ -179,15 +179,27 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
-        revoked = RefreshToken.objects.filter(
-            family=presented["family"], revoked_at__isnull=True
-        ).update(revoked_at=now)
-        logger.warning(
-            "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
-            presented["family"],
-            presented["user_id"],
-            revoked,
+        family = RefreshToken.objects.filter(family=presented["family"])
+        revoked = family.filter(revoked_at__isnull=True).update(revoked_at=now)
+        # A rotation issues the successor when it revokes the token; a logout, a session's end
+        # or the admin issue none. Only a rotated token presented again is a replay.
+        rotated = (
+            family.filter(issued_at__gte=presented["revoked_at"]).exclude(digest=digest).exists()
         )
+        if rotated:
+            logger.warning(
+                "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
+                presented["family"],
+                presented["user_id"],
+                revoked,
+            )
+        else:
+            logger.info(
+                "Refresh token presented after its session ended (logout, password change, "
+                "admin): family %s of user %s.",
+                presented["family"],
+                presented["user_id"],
+            )
         return RefreshTokenError(RefreshTokenError.REVOKED)
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
