@@ -8,8 +8,8 @@ REAUTHENTICATION_REQUIRED = (
 )
 LINK_INVALID = "The link is invalid, has already been used or has expired."
 UNKNOWN_FIELD = "Unknown field. This endpoint takes: {accepted}."
-ACCESS_TOKEN_AS_REFRESH_TOKEN = (  # noqa: S105 (a message)
-    "This looks like an access token (a JWT): send the refresh_token of the login or refresh "
+ACCESS_TOKEN_AS_REFRESH_TOKEN = (
+    "This looks like an access token (a JWT): send the refresh_token of the login or refresh "  # noqa: S105 (a message)
     "response."
 )
 
