@@ -47,6 +47,7 @@ def _messages(path: Path):
 
 
 auth_errors = _messages(AUTH_DIR / "accounts" / "errors.py")
+score_errors = _messages(ROOT / "score-service" / "app" / "errors.py")
 
 
 @contextlib.contextmanager

@@ -13,6 +13,11 @@ ACCESS_TOKEN_AS_REFRESH_TOKEN = (
     "response."
 )
 
+# Django's own errors under /api/ (config/urls.py, config/middleware.py), in DRF's words.
+NOT_FOUND = "Not found."
+NOT_FOUND_WITHOUT_SLASH = "Not found. Did you mean {path}/ (with a trailing slash)?"
+MOVED_TO_SLASH = "Moved permanently to {path} (API URLs end with a slash)."
+
 # Answers that are only a message.
 LOGGED_OUT = "User logged out."
 RESET_REQUESTED = "If an account has this email, a password reset link has been sent to it."

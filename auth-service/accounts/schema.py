@@ -116,7 +116,8 @@ LOGIN = extend_schema_view(
             200: serializers.TokenPairSerializer,
             400: MALFORMED,
             401: detail_response(
-                "Unknown email, wrong password or inactive user: one answer for all three.",
+                "Unknown email, wrong password or inactive user: one answer for all three. "
+                "No `WWW-Authenticate`: the credentials were in the body.",
                 errors.InvalidCredentialsError.message,
             ),
             403: detail_response(
@@ -141,9 +142,13 @@ REFRESH = extend_schema_view(
         request=serializers.RefreshInputSerializer,
         responses={
             200: serializers.TokenPairSerializer,
-            400: MALFORMED,
+            400: field_errors_response(
+                "Missing or malformed `refresh_token`, or an access token sent in its place.",
+                {"refresh_token": [errors.ACCESS_TOKEN_AS_REFRESH_TOKEN]},
+            ),
             401: detail_response(
-                "Unknown, expired or revoked refresh token, or inactive user.",
+                "Unknown, expired or revoked refresh token, or inactive user. No "
+                "`WWW-Authenticate`: the token was in the body.",
                 errors.RefreshTokenError.UNKNOWN,
                 errors.RefreshTokenError.EXPIRED,
                 errors.RefreshTokenError.REVOKED,

@@ -14,7 +14,12 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
-from accounts.errors import ACCESS_TOKEN_AS_REFRESH_TOKEN, EMAIL_TAKEN, REAUTHENTICATION_REQUIRED
+from accounts.errors import (
+    ACCESS_TOKEN_AS_REFRESH_TOKEN,
+    EMAIL_TAKEN,
+    MOVED_TO_SLASH,
+    REAUTHENTICATION_REQUIRED,
+)
 from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD, bearer
 
@@ -696,7 +701,8 @@ def test_a_misspelt_field_is_refused_not_ignored(api_client, user, pair):
 def test_unknown_fields_are_reported_with_the_field_errors(api_client):
     response = post(api_client, "/api/register/", {"emial": "x@example.com", "password": "p"})
 
-    assert set(response.json()) == {"emial", "email"}
+    # The weak password too: every field's errors come at once.
+    assert set(response.json()) == {"emial", "email", "password"}
 
 
 @pytest.mark.parametrize("url", ["/api/login/", "/api/refresh/", "/api/logout/"])
@@ -790,6 +796,20 @@ def test_get_without_the_trailing_slash_is_still_redirected(api_client):
 
     assert response.status_code == 301
     assert response["Location"] == "/api/health/"
+
+
+def test_the_redirect_to_the_trailing_slash_says_so_in_json(api_client):
+    response = api_client.get("/api/me")
+
+    assert response.status_code == 301
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": MOVED_TO_SLASH.format(path="/api/me/")}
+
+
+def test_djangos_own_errors_are_written_in_drfs_bytes(api_client):
+    response = api_client.get("/api/nothing-here/")
+
+    assert response.content == b'{"detail":"Not found."}'
 
 
 def test_host_not_in_allowed_hosts_gets_a_json_400(api_client):
