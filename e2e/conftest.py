@@ -35,6 +35,7 @@ from devstack.supervisor import Ports, Service, Stack, StackError
 from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
 
 PASSWORD = "Correct-horse-battery-staple-9"
+CORS_ORIGIN = "https://app.example"
 
 
 def _messages(path: Path):
@@ -96,6 +97,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         DJANGO_SUPERUSER_EMAIL="admin@example.com",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         FORWARDED_ALLOW_IPS="127.0.0.1",
+        # One browser app on another origin, for test_cors.py (empty by default).
+        CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
+        SCORE_CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
     )
     with stack_running(
         "stack", settings, venv=venv, nginx=nginx, logs=work / "logs", ports=ports

@@ -9,6 +9,7 @@ AT_LEAST = "Ensure this value is greater than or equal to {ge}."
 GIVEN_TWICE = "Give this parameter once."
 NOT_FOUND = "Not found."
 METHOD_NOT_ALLOWED = 'Method "{method}" not allowed.'
+CORS_REFUSED = "Cross-origin request refused: origin, method or headers not allowed."
 
 # pydantic's error types (`error["type"]`) and the words this service answers for them; an
 # error of another type (one of ours: PydanticCustomError) keeps its own message.

@@ -16,7 +16,10 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import errors
@@ -52,6 +55,45 @@ class ScoreFastPath:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class JSONRefusalCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, but a refused preflight is a JSON 400 like every other error of the
+    service (Starlette's is text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != status.HTTP_400_BAD_REQUEST:
+            return response
+        return JSONResponse({"detail": errors.CORS_REFUSED}, status_code=response.status_code)
+
+
+class CORSFromSettings:
+    """CORS for SCORE_CORS_ALLOWED_ORIGINS, read when the first request arrives: settings are
+    loaded by the lifespan, after the middleware stack is built. An empty list adds nothing:
+    no cross-origin access, and a preflight is the 405 of any OPTIONS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.cors is None:
+            origins = scope["app"].state.settings.SCORE_CORS_ALLOWED_ORIGINS
+            self.cors = self.app
+            if origins:
+                self.cors = JSONRefusalCORSMiddleware(
+                    self.app,
+                    allow_origins=origins,
+                    allow_methods=["GET", "HEAD"],
+                    allow_headers=["Authorization"],
+                    expose_headers=["WWW-Authenticate", "X-Request-ID"],
+                    max_age=86400,
+                )
+        await self.cors(scope, receive, send)
 
 
 class HeadAsGet:
@@ -163,6 +205,8 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
     _openapi_without_422(app)
     if score_fast_path:
         app.add_middleware(ScoreFastPath)
+    # Outside the fast path, so that its answers carry the CORS headers too.
+    app.add_middleware(CORSFromSettings)
     app.add_middleware(HeadAsGet)  # added last, so outermost: the fast path sees a GET
 
     return app
