@@ -145,8 +145,7 @@ class LoginInputSerializer(InputSerializer):
 
 
 class TokenPairSerializer(serializers.Serializer):
-    """The brief's two tokens, then the fields of an OAuth 2.0 token response (RFC 6749
-    5.1), so that a client schedules its refresh without decoding the JWT."""
+    """The brief's two tokens, then those of an OAuth 2.0 token response (RFC 6749 5.1)."""
 
     access_token = serializers.CharField(help_text="JWT for `Authorization: Bearer ...`.")
     refresh_token = serializers.UUIDField(

@@ -48,8 +48,7 @@ class ErrorDetail(BaseModel):
 
 
 class FieldErrors(BaseModel):
-    """Refused input: each refused parameter with its messages, as the auth service words
-    them."""
+    """Refused input: each refused parameter with its messages, in the auth service's words."""
 
     offset: list[str] = Field(examples=[[errors.AT_LEAST.format(ge=0)]])
 
