@@ -34,7 +34,10 @@ class RefreshTokenField(serializers.UUIDField):
     "Must be a valid UUID.".
     """
 
-    default_error_messages = {"access_token": ACCESS_TOKEN_AS_REFRESH_TOKEN}
+    default_error_messages = {
+        **serializers.UUIDField.default_error_messages,
+        "access_token": ACCESS_TOKEN_AS_REFRESH_TOKEN,
+    }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

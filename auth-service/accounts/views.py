@@ -1,17 +1,16 @@
 """The API: thin views, each an input serializer, one service call and an output serializer."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts import errors, schema as openapi, serializers, tokens
@@ -54,12 +53,34 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
 
 
+class InputMixin:
+    """A view whose request body is `input_serializer`. get_serializer() is what DRF's
+    browsable API looks for to draw the HTML form of a POST, PUT or PATCH."""
+
+    input_serializer: type[serializers.InputSerializer]
+
+    def get_serializer(self, *args, **kwargs) -> serializers.InputSerializer:
+        return self.input_serializer(*args, **kwargs)
+
+
+@openapi.API_ROOT
+class ApiRootView(PublicAPIView):
+    """GET /api/: a link to the docs and to each endpoint, by URL name (the browsable API's
+    index page)."""
+
+    url_names: Sequence[str] = ()
+
+    def get(self, request: Request) -> Response:
+        return Response({name: reverse(name, request=request) for name in self.url_names})
+
+
 @openapi.REGISTER
-class RegisterView(NoStoreMixin, PublicAPIView):
+class RegisterView(InputMixin, NoStoreMixin, PublicAPIView):
+    input_serializer = serializers.RegisterInputSerializer
     throttle_classes = [RegisterThrottle]
 
     def post(self, request: Request) -> Response:
-        data = serializers.RegisterInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = users.user_create(**data.validated_data)
         return Response(
@@ -68,12 +89,13 @@ class RegisterView(NoStoreMixin, PublicAPIView):
 
 
 @openapi.LOGIN
-class LoginView(NoStoreMixin, PublicAPIView):
+class LoginView(InputMixin, NoStoreMixin, PublicAPIView):
+    input_serializer = serializers.LoginInputSerializer
     # Every login counts per address; failed ones also per account (login_attempt).
     throttle_classes = [LoginIPThrottle]
 
     def post(self, request: Request) -> Response:
-        data = serializers.LoginInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         with login_attempt(email=data.validated_data["email"], request=request) as attempt:
             try:
@@ -88,11 +110,12 @@ class LoginView(NoStoreMixin, PublicAPIView):
 
 
 @openapi.REFRESH
-class RefreshView(NoStoreMixin, PublicAPIView):
+class RefreshView(InputMixin, NoStoreMixin, PublicAPIView):
+    input_serializer = serializers.RefreshInputSerializer
     throttle_classes = [RefreshThrottle]
 
     def post(self, request: Request) -> Response:
-        data = serializers.RefreshInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             pair = sessions.refresh_token_rotate(token=data.validated_data["refresh_token"])
@@ -102,9 +125,11 @@ class RefreshView(NoStoreMixin, PublicAPIView):
 
 
 @openapi.LOGOUT
-class LogoutView(PublicAPIView):
+class LogoutView(InputMixin, PublicAPIView):
+    input_serializer = serializers.LogoutInputSerializer
+
     def post(self, request: Request) -> Response:
-        data = serializers.LogoutInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         token: uuid.UUID = data.validated_data["refresh_token"]
         sessions.refresh_token_revoke(token=token, all_sessions=data.validated_data["all"])
@@ -112,9 +137,10 @@ class LogoutView(PublicAPIView):
 
 
 @openapi.ME
-class MeView(NoStoreMixin, APIView):
+class MeView(InputMixin, NoStoreMixin, APIView):
     """The current user, authenticated by an access token."""
 
+    input_serializer = serializers.UserUpdateInputSerializer  # PUT and PATCH
     schema = openapi.BodyOnDeleteAutoSchema()
 
     def get_throttles(self) -> list:
@@ -133,7 +159,7 @@ class MeView(NoStoreMixin, APIView):
         return super().get_throttles()
 
     def _update(self, request: Request) -> Response:
-        data = serializers.UserUpdateInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = users.user_update(user=request.user, session=request.auth, **data.validated_data)
         return Response(serializers.UserSerializer(user).data)
@@ -160,26 +186,29 @@ class MeView(NoStoreMixin, APIView):
 
 
 @openapi.PASSWORD_CHANGE
-class PasswordChangeView(NoStoreMixin, APIView):
+class PasswordChangeView(InputMixin, NoStoreMixin, APIView):
+    input_serializer = serializers.PasswordChangeInputSerializer
     throttle_classes = [CurrentPasswordThrottle]
 
     def post(self, request: Request) -> Response:
-        data = serializers.PasswordChangeInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         pair = users.password_change(user=request.user, **data.validated_data)
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
-class MailRequestView(PublicAPIView):
+class MailRequestView(InputMixin, PublicAPIView):
     """Asks for a link by mail; 202 with the same body whether or not the email has an account
     (the service does the same work either way)."""
+
+    input_serializer = serializers.MailRequestInputSerializer
 
     throttle_classes = [MailAddressThrottle, MailAccountThrottle]
     mail_request: Callable[..., None]
     answer: str
 
     def post(self, request: Request) -> Response:
-        data = serializers.MailRequestInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         type(self).mail_request(**data.validated_data)
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
@@ -192,18 +221,16 @@ class PasswordResetView(MailRequestView):
 
 
 @openapi.MAILED_LINK
-class MailedLinkView(PublicAPIView):
+class MailedLinkView(InputMixin, PublicAPIView):
     """An endpoint a mailed link opens. In a browser, GET shows the browsable API's form with
     the link's uid and token already in it (hidden), so no frontend is needed."""
 
     input_serializer: type[serializers.LinkInputSerializer]
     throttle_classes = [LinkAddressThrottle]
-    # The browsable API's HTML form posts multipart/form-data.
-    parser_classes = [*api_settings.DEFAULT_PARSER_CLASSES, MultiPartParser]
     hint: str
 
     def get_serializer(self, *args, **kwargs) -> serializers.LinkInputSerializer:
-        serializer = self.input_serializer(*args, **kwargs)
+        serializer = super().get_serializer(*args, **kwargs)
         for name in ("uid", "token"):
             serializer.fields[name].initial = self.request.query_params.get(name, "")
             serializer.fields[name].help_text = None  # hidden in the form: nothing to explain

@@ -425,6 +425,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "accounts.parsers.JSONObjectParser",
         "accounts.parsers.FormOrJSONMistakeParser",
+        # What the browsable API's HTML forms post.
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -452,9 +454,37 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Registration, login, rotating refresh tokens, logout and the current user. Access "
         "tokens are short-lived JWTs sent as `Authorization: Bearer <token>`; refresh tokens "
-        "are opaque UUIDs, rotated on every use."
+        "are opaque UUIDs, rotated on every use.\n\n"
+        "To call an endpoint that needs an access token from this page: run `login` (Try it "
+        "out), copy `access_token` from the answer, then **Authorize** and paste it. The "
+        "browsable API (any `/api/...` URL in a browser) cannot send a token: there, only the "
+        "endpoints without one work."
     ),
     "VERSION": "1.0.0",
+    # In the order of a user's flow; accounts/schema.py tags each operation with one of them,
+    # and the operations keep the order of accounts/urls.py.
+    "TAGS": [
+        {
+            "name": "account",
+            "description": "Create an account, verify its email; read, change or delete it.",
+        },
+        {
+            "name": "tokens",
+            "description": "Log in for an access token and a refresh token, rotate the "
+            "refresh token, and the public keys that verify access tokens.",
+        },
+        {
+            "name": "password",
+            "description": "Change the password, or reset a forgotten one with a mailed link. "
+            "Either ends every session.",
+        },
+        {
+            "name": "sessions",
+            "description": "End one session, or all of a user's sessions.",
+        },
+        {"name": "service", "description": "Health, for load balancers and monitors."},
+    ],
+    "SORT_OPERATIONS": False,
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are public: no authentication runs, so a stale Bearer header that a
     # client sends everywhere does not turn them into a 401.

@@ -5,6 +5,7 @@ from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFie
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, is_valid_path, path
 from django.views import defaults
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import errors
@@ -12,6 +13,8 @@ from accounts.exceptions import detail_response
 from accounts.views import JWKSView
 
 urlpatterns = [
+    # A person who opens the bare host (or the admin's "View site") lands on the API docs.
+    path("", RedirectView.as_view(pattern_name="swagger-ui"), name="home"),
     path("api/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

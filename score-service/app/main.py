@@ -188,7 +188,18 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
     app = FastAPIOffline(
         title="Score service",
         summary="The score of a match at a time offset, for holders of an access token.",
+        description=(
+            "Log in at the auth service (`POST /api/login/`, or its docs at `/api/docs/`), "
+            "then **Authorize** here with the `access_token`."
+        ),
         version="1.0.0",
+        openapi_tags=[
+            {"name": "score", "description": "The game's score, for an access token."},
+            {"name": "service", "description": "Health, for load balancers and monitors."},
+        ],
+        # operationIds are the route functions' names (score_read), not FastAPI's
+        # name-path-method (score_read_score_get).
+        generate_unique_id_function=lambda route: route.name,
         lifespan=lifespan,
         openapi_url="/score/openapi.json",
         docs_url="/score/docs",

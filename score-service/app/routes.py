@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from app import errors
 from app.deps import Claims, ScoreboardDep, get_scoreboard, verify_access_token
+from app.token_contract import BAD_HEADER, EXPIRED, INVALID, NOT_PROVIDED
 
 router = APIRouter()
 
@@ -62,18 +63,28 @@ class Health(BaseModel):
 @router.get(
     "/score",
     response_model=Score,
+    tags=["score"],
     summary="The score at an offset",
     responses={
         status.HTTP_400_BAD_REQUEST: {
             "model": FieldErrors,
-            "description": "`offset` missing, not a whole number of digits, negative, or "
-            "given twice.",
+            "description": "`offset` is missing, not plain digits (`1.0`, `+7`, `abc`), "
+            "negative, or given more than once.",
         },
         status.HTTP_401_UNAUTHORIZED: {
             "model": ErrorDetail,
-            "description": "Missing or refused access token; the response carries "
+            "description": "Missing, malformed, expired or otherwise refused access token "
+            "(bad signature, wrong issuer, audience or type); the response carries "
             '`WWW-Authenticate: Bearer realm=...`, with `error="invalid_token"` and the '
             "detail as `error_description` when a token was refused (RFC 6750 3.1).",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        message: {"value": {"detail": message}}
+                        for message in (NOT_PROVIDED, BAD_HEADER, EXPIRED, INVALID)
+                    }
+                }
+            },
         },
     },
 )
@@ -83,8 +94,13 @@ async def score_read(
     offset: Offset,
     scoreboard: ScoreboardDep,
 ) -> Response:
-    """Return the score of the last stamp at or before ``offset``; past the end, the
-    final score."""
+    """Return the score of the last stamp at or before `offset`; past the end of the game,
+    the final score.
+
+    Needs an access token of the auth service (`POST /api/login/`, `POST /api/refresh/`) as
+    `Authorization: Bearer <access_token>`; on this page, **Authorize**. The service verifies
+    it itself, so it answers while the auth service is down.
+    """
     # FastAPI would silently take the last of offset=1&offset=2; which one was meant?
     given = request.query_params.getlist("offset")
     if len(given) > 1:
@@ -126,7 +142,7 @@ async def score_read_cached(request: Request) -> Response | None:
         return None
 
 
-@router.get("/score/health", response_model=Health, summary="Liveness")
+@router.get("/score/health", response_model=Health, tags=["service"], summary="Liveness")
 async def health_read(scoreboard: ScoreboardDep) -> Health:
-    """200 once the game is loaded; the service depends on nothing else."""
+    """200 once the game is loaded; the service depends on nothing else. No authentication."""
     return Health(status="ok", stamps=scoreboard.stamps_count, final_offset=scoreboard.final_offset)

@@ -251,6 +251,47 @@ def test_openapi_documents_the_detail_body_of_a_401(client):
     assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
 
 
+def test_openapi_names_each_operation_after_its_route(client):
+    schema = client.get("/score/openapi.json").json()
+
+    operation_ids = {path: item["get"]["operationId"] for path, item in schema["paths"].items()}
+    assert operation_ids == {"/score": "score_read", "/score/health": "health_read"}
+
+
+def test_openapi_tags_each_operation_with_a_described_tag(client):
+    schema = client.get("/score/openapi.json").json()
+
+    assert [tag["name"] for tag in schema["tags"]] == ["score", "service"]
+    assert all(tag["description"] for tag in schema["tags"])
+    assert schema["paths"]["/score"]["get"]["tags"] == ["score"]
+    assert schema["paths"]["/score/health"]["get"]["tags"] == ["service"]
+
+
+def test_openapi_says_what_score_needs(client):
+    description = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["description"]
+
+    assert "`Authorization: Bearer <access_token>`" in description
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}])
+def test_openapi_401_examples_hold_what_the_service_answers(client, headers):
+    responses = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["responses"]
+    examples = responses["401"]["content"]["application/json"]["examples"]
+
+    answer = client.get("/score?offset=1", headers=headers)
+
+    assert answer.status_code == 401
+    assert answer.json() in [example["value"] for example in examples.values()]
+
+
+def test_openapi_describes_the_400_of_a_refused_offset(client):
+    response = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["responses"][
+        "400"
+    ]
+
+    assert "`offset` is missing" in response["description"]
+
+
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
