@@ -8,6 +8,15 @@ REAUTHENTICATION_REQUIRED = (
 )
 LINK_INVALID = "The link is invalid, has already been used or has expired."
 UNKNOWN_FIELD = "Unknown field. This endpoint takes: {accepted}."
+ACCESS_TOKEN_AS_REFRESH_TOKEN = (
+    "This looks like an access token (a JWT): send the refresh_token of the login or refresh "  # noqa: S105 (a message)
+    "response."
+)
+
+# Django's own errors under /api/ (config/urls.py, config/middleware.py), in DRF's words.
+NOT_FOUND = "Not found."
+NOT_FOUND_WITHOUT_SLASH = "Not found. Did you mean {path}/ (with a trailing slash)?"
+MOVED_TO_SLASH = "Moved permanently to {path} (API URLs end with a slash)."
 
 # Answers that are only a message.
 LOGGED_OUT = "User logged out."

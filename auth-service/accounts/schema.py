@@ -108,7 +108,9 @@ UNSUPPORTED_MEDIA_TYPE = detail_response(
 BAD_ACCESS_TOKEN = detail_response(
     "Missing or refused access token: malformed, bad signature, expired, wrong issuer, "
     "audience or type, missing claim, unknown or inactive user. "
-    "The response carries `WWW-Authenticate: Bearer`.",
+    "The response carries `WWW-Authenticate: Bearer realm=...`, with "
+    '`error="invalid_token"` and the detail as `error_description` when a token was '
+    "refused (RFC 6750 3.1).",
     NOT_PROVIDED,
     EXPIRED,
 )
@@ -243,7 +245,8 @@ LOGIN = extend_schema_view(
                 {"password": [REQUIRED]},
             ),
             401: detail_response(
-                "Unknown email, wrong password or inactive user: one answer for all three.",
+                "Unknown email, wrong password or inactive user: one answer for all three. "
+                "No `WWW-Authenticate`: the credentials were in the body.",
                 errors.InvalidCredentialsError.message,
             ),
             403: detail_response(
@@ -273,9 +276,13 @@ REFRESH = extend_schema_view(
         examples=[request_example({"refresh_token": REFRESH_TOKEN_EXAMPLE})],
         responses={
             200: serializers.TokenPairSerializer,
-            400: MALFORMED_REFRESH_TOKEN,
+            400: field_errors_response(
+                "Missing or malformed `refresh_token`, or an access token sent in its place.",
+                {"refresh_token": [errors.ACCESS_TOKEN_AS_REFRESH_TOKEN]},
+            ),
             401: detail_response(
-                "Unknown, expired or revoked refresh token, or inactive user.",
+                "Unknown, expired or revoked refresh token, or inactive user. No "
+                "`WWW-Authenticate`: the token was in the body.",
                 errors.RefreshTokenError.UNKNOWN,
                 errors.RefreshTokenError.EXPIRED,
                 errors.RefreshTokenError.REVOKED,

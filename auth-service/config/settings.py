@@ -121,6 +121,15 @@ SECRET_KEY = env.secret("SECRET_KEY", debug=DEBUG)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", str.strip, default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", str.strip, default=[])
 
+# Browser apps on other origins (django-cors-headers), each `scheme://host[:port]`; empty: no
+# cross-origin access. Tokens travel in the Authorization header, never in cookies, so no
+# credentials mode, and the admin (cookie sessions) is left out. docs/auth-service.md: CORS.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", str.strip, default=[])
+CORS_URLS_REGEX = r"^/(api/|\.well-known/jwks\.json$)"
+# Headers a script may read besides the CORS-safelisted ones: the 401's challenge (RFC 6750),
+# the 429's and 503's wait, and the gateway's request ID.
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After", "X-Request-ID"]
+
 # Behind the gateway: nginx terminates the client connection and forwards these headers; gunicorn
 # only accepts X-Forwarded-* from FORWARDED_ALLOW_IPS.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
@@ -152,9 +161,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "constance",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
+    # First: a preflight is answered before any other middleware can refuse or redirect it.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

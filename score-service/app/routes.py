@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
+from app import errors
 from app.deps import Claims, ScoreboardDep, get_scoreboard, verify_access_token
 from app.token_contract import BAD_HEADER, EXPIRED, INVALID, NOT_PROVIDED
 
@@ -14,12 +16,15 @@ router = APIRouter()
 
 def _digits_only(value: object) -> object:
     # pydantic's lax int also takes "1.0", " 7" and "+7"; an offset in a URL is plain digits.
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("offset must be a whole number of digits, e.g. offset=42")
+    # A minus sign passes, so that "-1" is refused as negative, not as no integer at all.
+    digits = value.removeprefix("-") if isinstance(value, str) else "0"
+    if not (digits.isascii() and digits.isdigit()):
+        raise PydanticCustomError("int_parsing", errors.NOT_AN_INTEGER)
     return value
 
 
-# The query's offset: 422 when it is missing, not plain digits, or negative.
+# The query's offset: 400 when it is missing, not plain digits, or negative (app.main words
+# each refusal).
 Offset = Annotated[
     int,
     Query(ge=0, description="Time offset into the game; 0 is the kick-off."),
@@ -43,6 +48,12 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
+class FieldErrors(BaseModel):
+    """Refused input: each refused parameter with its messages, in the auth service's words."""
+
+    offset: list[str] = Field(examples=[[errors.AT_LEAST.format(ge=0)]])
+
+
 class Health(BaseModel):
     status: str
     stamps: int
@@ -55,11 +66,17 @@ class Health(BaseModel):
     tags=["score"],
     summary="The score at an offset",
     responses={
+        status.HTTP_400_BAD_REQUEST: {
+            "model": FieldErrors,
+            "description": "`offset` is missing, not plain digits (`1.0`, `+7`, `abc`), "
+            "negative, or given more than once.",
+        },
         status.HTTP_401_UNAUTHORIZED: {
             "model": ErrorDetail,
             "description": "Missing, malformed, expired or otherwise refused access token "
             "(bad signature, wrong issuer, audience or type); the response carries "
-            "`WWW-Authenticate: Bearer`.",
+            '`WWW-Authenticate: Bearer realm=...`, with `error="invalid_token"` and the '
+            "detail as `error_description` when a token was refused (RFC 6750 3.1).",
             "content": {
                 "application/json": {
                     "examples": {
@@ -69,16 +86,6 @@ class Health(BaseModel):
                 }
             },
         },
-    },
-    # Merged into FastAPI's own 422 (its body's schema stays): a `responses` entry would
-    # replace it.
-    openapi_extra={
-        "responses": {
-            "422": {
-                "description": "`offset` is missing, not plain digits (`1.0`, `+7`, `abc`), "
-                "negative, or given more than once."
-            }
-        }
     },
 )
 async def score_read(
@@ -100,9 +107,9 @@ async def score_read(
         raise RequestValidationError(
             [
                 {
-                    "type": "value_error",
+                    "type": "multiple_values",
                     "loc": ("query", "offset"),
-                    "msg": "offset must be given once",
+                    "msg": errors.GIVEN_TWICE,
                     "input": given,
                 }
             ]
@@ -122,7 +129,7 @@ async def score_read_cached(request: Request) -> Response | None:
     cache and its query passes the route's checks; None otherwise.
 
     The route's own dependencies, offset type and endpoint, called without FastAPI's routing
-    and dependency solving (app.main.ScoreFastPath); every refusal, 401 or 422, is left to
+    and dependency solving (app.main.ScoreFastPath); every refusal, 401 or 400, is left to
     the route, which words it.
     """
     claims = verify_access_token.cached(request)

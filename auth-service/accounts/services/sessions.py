@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 class TokenPair:
     access_token: str
     refresh_token: str
+    expires_in: int  # the access token's lifetime in seconds, as signed (exp - iat)
 
 
 def refresh_token_digest(*, token: uuid.UUID) -> str:
@@ -76,13 +77,17 @@ def token_pair_issue(
     refresh_token = refresh_token_issue(
         user_id=user_id, family=family, authenticated_at=authenticated_at
     )
+    # Read once: the token and its expires_in must tell the same lifetime.
+    lifetime = int(config.ACCESS_TOKEN_LIFETIME)
     access_token = access_token_encode(
         user_id=user_id,
         session_id=str(family),
         authenticated_at=authenticated_at,
-        lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+        lifetime=timedelta(seconds=lifetime),
     )
-    return TokenPair(access_token=access_token, refresh_token=str(refresh_token))
+    return TokenPair(
+        access_token=access_token, refresh_token=str(refresh_token), expires_in=lifetime
+    )
 
 
 def session_start(*, user: User) -> TokenPair:
@@ -174,15 +179,27 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
-        revoked = RefreshToken.objects.filter(
-            family=presented["family"], revoked_at__isnull=True
-        ).update(revoked_at=now)
-        logger.warning(
-            "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
-            presented["family"],
-            presented["user_id"],
-            revoked,
+        family = RefreshToken.objects.filter(family=presented["family"])
+        revoked = family.filter(revoked_at__isnull=True).update(revoked_at=now)
+        # A rotation issues the successor when it revokes the token; a logout, a session's end
+        # or the admin issue none. Only a rotated token presented again is a replay.
+        rotated = (
+            family.filter(issued_at__gte=presented["revoked_at"]).exclude(digest=digest).exists()
         )
+        if rotated:
+            logger.warning(
+                "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
+                presented["family"],
+                presented["user_id"],
+                revoked,
+            )
+        else:
+            logger.info(
+                "Refresh token presented after its session ended (logout, password change, "
+                "admin): family %s of user %s.",
+                presented["family"],
+                presented["user_id"],
+            )
         return RefreshTokenError(RefreshTokenError.REVOKED)
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
