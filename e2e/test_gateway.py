@@ -175,6 +175,12 @@ def test_docs_and_admin_pages_load_through_the_gateway(gateway, path, marker):
     assert marker in response.text.lower()
 
 
+def test_bare_host_redirects_to_the_api_docs(gateway):
+    response = gateway.get("/")
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/api/docs/")
+
+
 def test_admin_static_files_are_served_through_the_gateway(gateway):
     response = gateway.get("/static/admin/css/base.css")
     assert response.status_code == 200
