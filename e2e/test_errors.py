@@ -33,13 +33,13 @@ def test_a_404_is_the_same_bytes_from_each_part(gateway, path):
     ],
     ids=["missing", "letters", "a-fraction", "negative", "twice"],
 )
-def test_a_refused_offset_is_a_400_per_field_like_the_auth_services(gateway, login, query, message):
+def test_a_refused_offset_is_a_422_in_the_auth_services_shape(gateway, login, query, message):
     access = login()["access_token"]
     # Twice: the second request, with a token already verified, may take the fast path.
     responses = [gateway.get(f"/score?{query}", headers=bearer(access)) for _ in range(2)]
 
     for response in responses:
-        assert (response.status_code, response.json()) == (400, {"offset": [message]})
+        assert (response.status_code, response.json()) == (422, {"offset": [message]})
 
 
 def test_register_reports_every_bad_field_at_once(gateway, register):

@@ -1,6 +1,7 @@
 """The score service's messages, in the auth service's words (DRF's): a refusal of input is
-`{"<field>": ["<message>", ...]}` with status 400, any other error `{"detail": "<message>"}`
-(docs/errors.md). Plain constants, so that the e2e suite quotes them too."""
+`{"<field>": ["<message>", ...]}` (status 422, as DESIGN.md has it for `/score`; the auth
+service's is 400), any other error `{"detail": "<message>"}` (docs/errors.md). Plain
+constants, so that the e2e suite quotes them too."""
 
 REQUIRED = "This field is required."
 NOT_AN_INTEGER = "A valid integer is required."

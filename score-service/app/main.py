@@ -36,7 +36,7 @@ class ScoreFastPath:
     Clients poll with one token for its whole lifetime, and FastAPI's routing and dependency
     solving cost more than the answer (docs/performance.md has the measured gain). The first
     request of a token, and any request the route would refuse, takes the full route, so
-    every 401 and 400 comes from there; so does every request while the app has
+    every 401 and 422 comes from there; so does every request while the app has
     ``dependency_overrides``, which only the full route applies.
     """
 
@@ -119,14 +119,14 @@ class HeadAsGet:
 
 
 async def validation_refused(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """400 `{"offset": ["..."]}`: the auth service's (DRF's) shape and words for refused
-    input, in place of FastAPI's 422 with pydantic's error list (docs/errors.md)."""
+    """422 `{"offset": ["..."]}`: the auth service's (DRF's) shape and words for refused
+    input, in place of pydantic's error list (docs/errors.md)."""
     refused: dict[str, list[str]] = {}
     for error in exc.errors():
         name = str(error["loc"][-1]) if len(error["loc"]) > 1 else "non_field_errors"
         message = errors.VALIDATION_MESSAGES.get(error["type"], error["msg"])
         refused.setdefault(name, []).append(message.format(**error.get("ctx", {})))
-    return JSONResponse(refused, status_code=status.HTTP_400_BAD_REQUEST)
+    return JSONResponse(refused, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 # Starlette's words for its own errors, and the auth service's for them.
@@ -145,24 +145,6 @@ async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if wording is not None:
         exc = HTTPException(exc.status_code, wording(request), exc.headers)
     return await http_exception_handler(request, exc)
-
-
-def _openapi_without_422(app: FastAPI) -> None:
-    """FastAPI documents a 422 on every operation with parameters; this service answers
-    refused input with a 400 (validation_refused), which the routes declare instead."""
-    generate = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = generate()
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    operation["responses"].pop("422", None)
-            for name in ("HTTPValidationError", "ValidationError"):
-                schema["components"]["schemas"].pop(name, None)
-        return app.openapi_schema
-
-    app.openapi = openapi
 
 
 def create_app(settings: Settings | None = None, *, score_fast_path: bool = True) -> FastAPI:
@@ -213,7 +195,6 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, validation_refused)
     app.add_exception_handler(HTTPException, http_error)
-    _openapi_without_422(app)
     if score_fast_path:
         app.add_middleware(ScoreFastPath)
     # Outside the fast path, so that its answers carry the CORS headers too.

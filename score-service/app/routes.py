@@ -23,7 +23,7 @@ def _digits_only(value: object) -> object:
     return value
 
 
-# The query's offset: 400 when it is missing, not plain digits, or negative (app.main words
+# The query's offset: 422 when it is missing, not plain digits, or negative (app.main words
 # each refusal).
 Offset = Annotated[
     int,
@@ -66,7 +66,7 @@ class Health(BaseModel):
     tags=["score"],
     summary="The score at an offset",
     responses={
-        status.HTTP_400_BAD_REQUEST: {
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {
             "model": FieldErrors,
             "description": "`offset` is missing, not plain digits (`1.0`, `+7`, `abc`), "
             "negative, or given more than once.",
@@ -129,7 +129,7 @@ async def score_read_cached(request: Request) -> Response | None:
     cache and its query passes the route's checks; None otherwise.
 
     The route's own dependencies, offset type and endpoint, called without FastAPI's routing
-    and dependency solving (app.main.ScoreFastPath); every refusal, 401 or 400, is left to
+    and dependency solving (app.main.ScoreFastPath); every refusal, 401 or 422, is left to
     the route, which words it.
     """
     claims = verify_access_token.cached(request)

@@ -54,8 +54,8 @@ def _served(name: str, offset: int, query: str = "") -> ScoreCase:
 
 
 def _offset_refused(name: str, text: str, message: str = errors.NOT_AN_INTEGER) -> ScoreCase:
-    """A case answered 400 `{"offset": [message]}`, the auth service's shape and words."""
-    return ScoreCase(f"offset_{name}_is_400", f"offset={quote(text)}", 400, {"offset": [message]})
+    """A case answered 422 `{"offset": [message]}`, the auth service's shape and words."""
+    return ScoreCase(f"offset_{name}_is_422", f"offset={quote(text)}", 422, {"offset": [message]})
 
 
 NOT_AN_OFFSET = {
@@ -92,20 +92,20 @@ SCORE_CASES = [
     ),
     _served("leading_zeros_are_decimal", 7, "offset=007"),
     _served("other_parameters_are_ignored", 10, "offset=10&x=1"),
-    ScoreCase("missing_offset_is_400", "", 400, {"offset": [errors.REQUIRED]}),
+    ScoreCase("missing_offset_is_422", "", 422, {"offset": [errors.REQUIRED]}),
     ScoreCase(
-        "missing_offset_beside_another_parameter_is_400", "x=1", 400, {"offset": [errors.REQUIRED]}
+        "missing_offset_beside_another_parameter_is_422", "x=1", 422, {"offset": [errors.REQUIRED]}
     ),
     *(_offset_refused(name, text) for name, text in NOT_AN_OFFSET.items()),
     _offset_refused("negative", "-1", errors.AT_LEAST.format(ge=0)),
     _offset_refused("over_4300_digits", "9" * 4301, errors.TOO_LONG),
     ScoreCase(
-        "offset_given_twice_is_400", "offset=1&offset=2", 400, {"offset": [errors.GIVEN_TWICE]}
+        "offset_given_twice_is_422", "offset=1&offset=2", 422, {"offset": [errors.GIVEN_TWICE]}
     ),
     ScoreCase(
-        "offset_given_twice_alike_is_400",
+        "offset_given_twice_alike_is_422",
         "offset=1&offset=1",
-        400,
+        422,
         {"offset": [errors.GIVEN_TWICE]},
     ),
     ScoreCase(
@@ -284,14 +284,6 @@ def test_openapi_401_examples_hold_what_the_service_answers(client, headers):
     assert answer.json() in [example["value"] for example in examples.values()]
 
 
-def test_openapi_describes_the_400_of_a_refused_offset(client):
-    response = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["responses"][
-        "400"
-    ]
-
-    assert "`offset` is missing" in response["description"]
-
-
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -431,12 +423,13 @@ def test_a_wrong_method_is_a_405_in_the_auth_services_words(client):
     assert response.headers["Allow"] == "GET"
 
 
-def test_openapi_documents_the_400_of_refused_input_and_no_422(client):
+def test_openapi_documents_the_422_of_refused_input_in_the_field_errors_shape(client):
     schema = client.get("/score/openapi.json").json()
 
     responses = schema["paths"]["/score"]["get"]["responses"]
-    assert sorted(responses) == ["200", "400", "401"]
-    assert responses["400"]["content"]["application/json"]["schema"] == {
+    assert sorted(responses) == ["200", "401", "422"]
+    assert responses["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/FieldErrors"
     }
+    assert "`offset` is missing" in responses["422"]["description"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
