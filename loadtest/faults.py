@@ -41,12 +41,13 @@ def docker(*args: str) -> str:
     ).stdout
 
 
-def containers(project: str, service: str | None = None) -> list[str]:
-    """The running containers of a compose project (of one service), by name, sorted."""
+def containers(project: str, service: str | None = None) -> dict[str, str]:
+    """The running containers of a compose project (of one service): name by short id."""
     filters = ["--filter", f"label=com.docker.compose.project={project}"]
     if service:
         filters += ["--filter", f"label=com.docker.compose.service={service}"]
-    return sorted(docker("ps", *filters, "--format", "{{.Names}}").split())
+    lines = docker("ps", *filters, "--format", "{{.ID}}\t{{.Names}}").splitlines()
+    return dict(line.split("\t") for line in lines)
 
 
 def healthy(name: str) -> bool:
@@ -77,16 +78,16 @@ class Schedule(threading.Thread):
         self.faults: list[Fault] = []
         self.memory: list[tuple[float, str, float]] = []
         self.errors: list[str] = []
-        self._stop = threading.Event()
+        self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample_memory, daemon=True)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
 
     def run(self) -> None:
         self._sampler.start()
         for part, offset in zip(PARTS, fault_times(self.duration), strict=True):
-            if self._stop.wait(max(0.0, self.started + offset - time.time())):
+            if self._done.wait(max(0.0, self.started + offset - time.time())):
                 return
             try:
                 self.faults.append(self._fault(part))
@@ -94,7 +95,7 @@ class Schedule(threading.Thread):
                 self.errors.append(f"{part}: {e}")
 
     def _fault(self, part: str) -> Fault:
-        name = containers(self.project, part)[-1]  # one replica: the last
+        name = max(containers(self.project, part).values())  # one replica: the last
         stopped = time.time()
         docker("stop", "-t", "5", name)
         time.sleep(FAULT_SECONDS)
@@ -111,17 +112,18 @@ class Schedule(threading.Thread):
         while True:
             at = time.time()
             self.memory_sample(at)
-            if self._stop.wait(MEMORY_INTERVAL - (time.time() - at)):
+            if self._done.wait(MEMORY_INTERVAL - (time.time() - at)):
                 self.memory_sample(time.time())
                 return
 
     def memory_sample(self, at: float) -> None:
+        # By id: podman's API gives docker stats names it cuts the first letter off.
         try:
             names = containers(self.project)
-            out = docker("stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *names)
+            out = docker("stats", "--no-stream", "--format", "{{.ID}}\t{{.MemUsage}}", *names)
             for line in out.splitlines():
-                name, usage = line.split("\t")
-                self.memory.append((at, name, mib(usage)))
+                short_id, usage = line.split("\t")
+                self.memory.append((at, names[short_id], mib(usage)))
         except (subprocess.SubprocessError, ValueError) as e:
             self.errors.append(f"memory sample: {e}")
 
