@@ -117,15 +117,21 @@ class Schedule(threading.Thread):
                 return
 
     def memory_sample(self, at: float) -> None:
-        # By id: podman's API gives docker stats names it cuts the first letter off.
-        try:
-            names = containers(self.project)
-            out = docker("stats", "--no-stream", "--format", "{{.ID}}\t{{.MemUsage}}", *names)
+        # By id: podman's API gives docker stats names it cuts the first letter off. A
+        # container the schedule stops meanwhile fails the call: then each one alone.
+        names = containers(self.project)
+        for batch in [list(names), *([name] for name in names)]:
+            try:
+                out = docker("stats", "--no-stream", "--format", "{{.ID}}\t{{.MemUsage}}", *batch)
+            except subprocess.SubprocessError:
+                continue
             for line in out.splitlines():
                 short_id, usage = line.split("\t")
                 self.memory.append((at, names[short_id], mib(usage)))
-        except (subprocess.SubprocessError, ValueError) as e:
-            self.errors.append(f"memory sample: {e}")
+            if len(batch) > 1:
+                return
+        if not any(sample_at == at for sample_at, _, _ in self.memory):
+            self.errors.append(f"memory sample at {time.strftime('%H:%M:%S')}: docker stats failed")
 
     def join_all(self) -> None:
         """Wait for the schedule and the sampler's last sample."""

@@ -63,6 +63,14 @@ def _json(response) -> dict | None:
     return body if isinstance(body, dict) else None
 
 
+def _seconds(retry_after: str | None) -> float:
+    """Retry-After in seconds (RFC 9110 10.2.3, the delay form); 1 without a usable one."""
+    try:
+        return min(max(float(retry_after or 1), 0.0), 30.0)
+    except ValueError:
+        return 1.0
+
+
 class Player(FastHttpUser):
     """A game client: one account, one refresh chain at a time."""
 
@@ -71,6 +79,7 @@ class Player(FastHttpUser):
     def on_start(self) -> None:
         self.email = f"load-{uuid.uuid4().hex[:16]}@example.com"
         self.chain: Chain | None = None
+        self.refresh_not_before = 0.0
         body = {"email": self.email, "password": PASSWORD}
         self._until_answered("/api/register/", body, {201})
         self._login()
@@ -89,17 +98,28 @@ class Player(FastHttpUser):
         self.chain = chain_start(self._until_answered("/api/login/", body, {200}))
 
     def _refresh_if_due(self) -> None:
-        if not refresh_due(self.chain, now=time.time(), margin=REFRESH_MARGIN):
+        now = time.time()
+        if now < self.refresh_not_before or not refresh_due(
+            self.chain, now=now, margin=REFRESH_MARGIN
+        ):
             return
         body = {"refresh_token": self.chain.refresh_token}
         with self.client.post("/api/refresh/", json=body, catch_response=True) as response:
             self.chain, outcome = refresh_outcome(self.chain, response.status_code, _json(response))
-        if outcome in (Outcome.BROKEN, Outcome.LOST, Outcome.REFUSED):
+            retry_after = response.headers.get("Retry-After") if response.status_code else None
+        if outcome is Outcome.RETRY:  # as a client should: not again before Retry-After
+            self.refresh_not_before = now + _seconds(retry_after)
+        elif outcome in (Outcome.BROKEN, Outcome.LOST, Outcome.REFUSED):
             log_check(outcome.value, response.status_code)
             self._login()
 
     def _get(self, path: str, name: str) -> None:
         self._refresh_if_due()
+        if time.time() >= self.chain.expires_at:
+            # Expired, and the refresh must wait: a client does not send a token it knows
+            # is dead (it would only earn a 401).
+            gevent.sleep(1)
+            return
         headers = {"Authorization": f"Bearer {self.chain.access_token}"}
         with self.client.get(path, headers=headers, name=name, catch_response=True) as response:
             outcome = access_outcome(

@@ -173,7 +173,11 @@ def memory_table(run: Run) -> tuple[list[str], list[str]]:
         window = [mib for at, mib in samples if at >= end - MEMORY_WINDOW - 1]
         growth = (window[-1] / window[0] - 1) if len(window) > 1 and window[0] else 0.0
         minutes = " ".join(f"{(at - start) / 60:.0f}:{mib:.1f}" for at, mib in samples)
-        lines.append(f"{name:22} last 8 min {growth:+6.1%}   minute:MiB {minutes}")
+        restarts = [
+            f"{(f.stopped - start) / 60:.1f}" for f in run.faults if f.part.endswith(f"({name})")
+        ]
+        restarted = f" (stopped by the schedule at minute {restarts[0]})" if restarts else ""
+        lines.append(f"{name:22} last 8 min {growth:+6.1%}   minute:MiB {minutes}{restarted}")
         if growth > MEMORY_GROWTH_MAX:
             grown.append(f"{name} grew {growth:+.1%} over the last 8 minutes")
     return lines, grown
