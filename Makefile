@@ -50,7 +50,7 @@ $(SCORE_VENV): score-service/requirements-dev.txt
 $(DEPLOY_VENV): deploy/requirements-checkov.txt
 	$(call venv,deploy,deploy/requirements-checkov.txt)
 
-.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-load test-score test-auth test-e2e test-deploy bench bench-http load lock
+.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-load test-score test-auth test-e2e test-deploy bench bench-capacity bench-http load lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -135,6 +135,9 @@ FAULTS ?=
 load: $(TOOLS_VENV)  ## Mixed load through the gateway at HOST (USERS, DURATION s); FAULTS=1: the fault schedule.
 	$(BIN)/python -m loadtest --host $(HOST) --users $(USERS) --duration $(DURATION) \
 		$(if $(FAULTS),--faults $(PROJECT))
+
+bench-capacity: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Logins and refreshes per core of the auth service, against Keycloak's sizing.
+	$(BIN)/python scripts/bench_capacity.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.
 	for in in requirements-dev.in */requirements*.in; do \
