@@ -54,7 +54,7 @@ $(SCORE_VENV): score-service/requirements-dev.txt
 $(DEPLOY_VENV): deploy/requirements-checkov.txt
 	$(call venv,deploy,deploy/requirements-checkov.txt)
 
-.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-score test-auth test-e2e test-deploy bench bench-http lock
+.PHONY: help install env rotate-jwt-key run lint fmt test test-devstack test-load test-score test-auth test-e2e test-deploy bench bench-capacity bench-http load lock
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -83,10 +83,13 @@ fmt: $(TOOLS_VENV)  ## Format and auto-fix with ruff.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint test-devstack test-score test-auth test-e2e test-deploy  ## Lint, then every suite (the CI command).
+test: lint test-devstack test-load test-score test-auth test-e2e test-deploy  ## Lint, then every suite (the CI command).
 
 test-devstack: $(TOOLS_VENV)  ## devstack's own suite: .env, keys, rotation, the gateway's config.
 	$(BIN)/python -m pytest devstack $(junit)
+
+test-load: $(TOOLS_VENV)  ## The load test's own suite: its refresh-chain checks, against a broken stub too.
+	$(BIN)/python -m pytest loadtest
 
 test-score: $(SCORE_VENV)  ## The score service's suite.
 	cd score-service && $(BIN)/python -m pytest $(junit)
@@ -123,6 +126,22 @@ bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 # It needs wrk and nginx, and says how to install whichever is missing (it installs nothing).
 bench-http: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
 	$(BIN)/python scripts/bench_http.py --venv $(VENV)
+
+# make load: the gateway at HOST (`make run`, or compose's GATEWAY_PORT), USERS virtual users
+# for DURATION seconds; FAULTS=1 also stops and starts parts of the compose project PROJECT
+# (run it where `docker` reaches that stack). docs/performance.md: Load.
+HOST ?= http://localhost:8000
+USERS ?= 20
+DURATION ?= 60
+PROJECT ?= $(notdir $(CURDIR))
+FAULTS ?=
+
+load: $(TOOLS_VENV)  ## Mixed load through the gateway at HOST (USERS, DURATION s); FAULTS=1: the fault schedule.
+	$(BIN)/python -m loadtest --host $(HOST) --users $(USERS) --duration $(DURATION) \
+		$(if $(FAULTS),--faults $(PROJECT))
+
+bench-capacity: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## Logins and refreshes per core of the auth service, against Keycloak's sizing.
+	$(BIN)/python scripts/bench_capacity.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.
 	for in in requirements-dev.in */requirements*.in; do \

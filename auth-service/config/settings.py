@@ -268,11 +268,23 @@ SILENCED_SYSTEM_CHECKS = ["auth.E003"]
 # recommendation (https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#using-argon2).
 # The others stay so that existing hashes still verify and get upgraded at the next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.ConfiguredArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Its cost. The defaults are OWASP's first Argon2id configuration (m=19 MiB, t=2, p=1,
+# https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id);
+# a stored hash made at another cost is rehashed at its owner's next login (docs/security.md:
+# Password hashing).
+ARGON2_MEMORY_KIB = env.int("ARGON2_MEMORY_KIB", 19 * 1024)
+ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", 2)
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", 1)
+if ARGON2_TIME_COST < 1 or ARGON2_PARALLELISM < 1:
+    raise ImproperlyConfigured("ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1.")
+if ARGON2_MEMORY_KIB < 8 * ARGON2_PARALLELISM:
+    # Argon2's own floor (RFC 9106 3.1): 8 KiB per lane.
+    raise ImproperlyConfigured("ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM.")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

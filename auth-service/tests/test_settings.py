@@ -39,6 +39,9 @@ OUR_VARIABLES = (
     "EMAIL_VERIFICATION_URL",
     "PASSWORD_RESET_TIMEOUT",
     "REQUIRE_EMAIL_VERIFICATION",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_TIME_COST",
+    "ARGON2_PARALLELISM",
 )
 
 
@@ -385,14 +388,42 @@ def test_a_sqlite_file_that_cannot_be_opened_is_a_503(tmp_path):
     assert result.stdout.split() == ["503", "5"], result.stderr
 
 
-def test_argon2_is_the_default_password_hasher():
+PRINT_A_HASH = "from django.contrib.auth.hashers import make_password; print(make_password('pw'))"
+
+
+def test_passwords_are_hashed_with_argon2id_at_owasps_cost_by_default():
+    result = run_django(PRINT_A_HASH, SECRET_KEY=SECRET_KEY, **JWT_KEYS)
+
+    assert result.stdout.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$"), result.stderr
+
+
+def test_the_argon2_cost_comes_from_the_environment():
     result = run_django(
-        "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)",
+        PRINT_A_HASH,
         SECRET_KEY=SECRET_KEY,
         **JWT_KEYS,
+        ARGON2_MEMORY_KIB="32768",
+        ARGON2_TIME_COST="3",
+        ARGON2_PARALLELISM="2",
     )
 
-    assert result.stdout.strip() == "argon2"
+    assert result.stdout.startswith("argon2$argon2id$v=19$m=32768,t=3,p=2$"), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ARGON2_TIME_COST", "0", "ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1."),
+        ("ARGON2_PARALLELISM", "0", "ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1."),
+        ("ARGON2_MEMORY_KIB", "15", "ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM."),
+    ],
+)
+def test_an_argon2_cost_that_argon2_cannot_run_stops_the_start(name, value, message):
+    result = run_django(
+        "", SECRET_KEY=SECRET_KEY, **JWT_KEYS, **{"ARGON2_PARALLELISM": "2", name: value}
+    )
+
+    assert f"ImproperlyConfigured: {message}" in result.stderr
 
 
 def deploy_check(**env: str) -> subprocess.CompletedProcess:
