@@ -8,6 +8,11 @@ urlpatterns = [
     path("refresh/", views.RefreshView.as_view(), name="refresh"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/activity/", views.ActivityView.as_view(), name="me-activity"),
+    path("sessions/", views.SessionListView.as_view(), name="sessions"),
+    # Before sessions/<id>/, which would take "end-others" for an id.
+    path("sessions/end-others/", views.SessionsEndOthersView.as_view(), name="sessions-end-others"),
+    path("sessions/<str:session_id>/", views.SessionView.as_view(), name="session"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password-change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
     path(

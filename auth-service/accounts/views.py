@@ -11,7 +11,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, Throttled
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -23,7 +25,7 @@ from rest_framework.views import APIView
 from accounts import errors, schema as openapi, serializers, tokens
 from accounts.clients import Client
 from accounts.exceptions import Unauthorized
-from accounts.services import links, sessions, users
+from accounts.services import events, links, sessions, users
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
@@ -288,6 +290,78 @@ class MeView(NoStoreMixin, APIView):
         data.is_valid(raise_exception=True)
         users.user_delete(user=request.user, client=Client.of(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Sessions and security activity ----------------------------------------------------------
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class SessionListView(NoStoreMixin, ListAPIView):
+    """The caller's live sessions: GET lists them."""
+
+    serializer_class = serializers.SessionSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return sessions.session_list(user_id=self.request.user.pk)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "current_session": self.request.auth.session_id}
+
+    @openapi.SESSIONS_LIST
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class SessionView(APIView):
+    """One of the caller's sessions, by id: DELETE ends it."""
+
+    @openapi.SESSION_DESTROY
+    def delete(self, request: Request, session_id: str) -> Response:
+        # One 404 for a malformed, unknown, ended or another user's id.
+        try:
+            family = uuid.UUID(session_id)
+        except ValueError:
+            raise NotFound from None
+        ended = sessions.session_end(
+            user_id=request.user.pk,
+            session_id=family,
+            client=Client.of(request),
+            reason=events.Reason.ENDED,
+        )
+        if not ended:
+            raise NotFound
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionsEndOthersView(APIView):
+    @openapi.SESSIONS_END_OTHERS
+    def post(self, request: Request) -> Response:
+        sessions.sessions_end_others(
+            user_id=request.user.pk,
+            current_session=request.auth.session_id,
+            client=Client.of(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ActivityView(NoStoreMixin, ListAPIView):
+    """The caller's recent security events: GET lists them."""
+
+    serializer_class = serializers.SecurityEventSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return events.event_list(user_id=self.request.user.pk)
+
+    @openapi.ACTIVITY_LIST
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 # --- Account lifecycle: passwords and mailed links -------------------------------------------

@@ -39,6 +39,10 @@ def test_schema_describes_every_endpoint(api_client):
         "/api/password/reset/confirm/",
         "/api/verify-email/",
         "/api/verify-email/resend/",
+        "/api/sessions/",
+        "/api/sessions/{session_id}/",
+        "/api/sessions/end-others/",
+        "/api/me/activity/",
     }
 
 
@@ -102,3 +106,21 @@ def test_schema_documents_the_body_of_delete_me(api_client):
     body = delete["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body == "#/components/schemas/UserDeleteInputRequest"
     assert set(delete["responses"]) == {"204", "400", "401", "429"}
+
+
+def test_schema_shows_the_session_list_paginated_and_the_end_of_others(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    listed = schema["paths"]["/api/sessions/"]["get"]["responses"]["200"]
+    assert listed["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedSessionList"
+    }
+    assert set(schema["paths"]["/api/sessions/end-others/"]["post"]["responses"]) == {
+        "204",
+        "401",
+    }
+    assert set(schema["paths"]["/api/sessions/{session_id}/"]["delete"]["responses"]) == {
+        "204",
+        "401",
+        "404",
+    }

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 from constance import config
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.clients import NO_CLIENT, Client
 from accounts.errors import InvalidCredentialsError, RefreshTokenError
-from accounts.models import RefreshToken, User, user_lock
+from accounts.models import RefreshToken, User, rows_delete_in_batches, user_lock
 from accounts.services.events import Event, Outcome, Reason, event_record
 from accounts.tokens import access_token_encode
 
@@ -286,6 +286,18 @@ def _refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool) -> tuple[int,
     return family.update(revoked_at=now), presented
 
 
+def session_list(*, user_id: int | None = None) -> QuerySet[RefreshToken]:
+    """Return the user's live sessions (every user's with None), newest activity first: of
+    each family with a live refresh token, its newest one (a grace-period exchange can leave
+    two live), which carries the session's login and its last use."""
+    now = timezone.now()
+    live = RefreshToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    if user_id is not None:
+        live = live.filter(user_id=user_id)
+    newer = live.filter(family=OuterRef("family"), pk__gt=OuterRef("pk"))
+    return live.filter(~Exists(newer)).order_by("-issued_at", "-pk")
+
+
 def session_end(
     *, user_id: int, session_id: uuid.UUID, client: Client = NO_CLIENT, reason: Reason
 ) -> bool:
@@ -341,19 +353,11 @@ def refresh_tokens_revoke(*, token_ids: list[int]) -> int:
 
 
 def refresh_tokens_purge(*, revoked_for: timedelta, batch_size: int) -> int:
-    """Delete expired tokens and those revoked more than `revoked_for` ago; return the count.
-
-    Deletes in batches of `batch_size`, each its own transaction, so that no long lock is held.
-    Revoked tokens are kept a while because they are what detects a replay.
-    """
+    """Delete expired tokens and those revoked more than `revoked_for` ago, in batches of
+    `batch_size`; return the count. Revoked tokens are kept a while because they are what
+    detects a replay."""
     now = timezone.now()
     stale = RefreshToken.objects.filter(expires_at__lte=now) | RefreshToken.objects.filter(
         revoked_at__lte=now - revoked_for
     )
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            batch = list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not batch:
-                return deleted
-            deleted += RefreshToken.objects.filter(pk__in=batch).delete()[0]
+    return rows_delete_in_batches(stale, batch_size=batch_size)
