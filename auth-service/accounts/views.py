@@ -318,17 +318,21 @@ class SessionListView(NoStoreMixin, ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+def _session_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 class SessionView(APIView):
     """One of the caller's sessions, by id: DELETE ends it."""
 
     @openapi.SESSION_DESTROY
     def delete(self, request: Request, session_id: str) -> Response:
         # One 404 for a malformed, unknown, ended or another user's id.
-        try:
-            family = uuid.UUID(session_id)
-        except ValueError:
-            raise NotFound from None
-        ended = sessions.session_end(
+        family = _session_uuid(session_id)
+        ended = family is not None and sessions.session_end(
             user_id=request.user.pk,
             session_id=family,
             client=Client.of(request),
@@ -342,9 +346,10 @@ class SessionView(APIView):
 class SessionsEndOthersView(APIView):
     @openapi.SESSIONS_END_OTHERS
     def post(self, request: Request) -> Response:
+        # A sid that is no UUID names no session of ours: then every session ends.
         sessions.sessions_end_others(
             user_id=request.user.pk,
-            current_session=request.auth.session_id,
+            current_session=_session_uuid(request.auth.session_id),
             client=Client.of(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

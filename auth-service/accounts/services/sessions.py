@@ -312,10 +312,11 @@ def session_end(
     """
     with transaction.atomic():
         user_lock(user_id=user_id)
+        now = timezone.now()
         tokens = RefreshToken.objects.filter(user_id=user_id, family=session_id)
         tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
-        ended = tokens.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).update(
-            revoked_at=timezone.now(), session_ended=True
+        ended = tokens.filter(revoked_at__isnull=True, expires_at__gt=now).update(
+            revoked_at=now, session_ended=True
         )
     if ended:
         event_record(
@@ -328,11 +329,14 @@ def session_end(
     return bool(ended)
 
 
-def sessions_end_others(*, user_id: int, current_session: str, client: Client = NO_CLIENT) -> int:
+def sessions_end_others(
+    *, user_id: int, current_session: uuid.UUID | None, client: Client = NO_CLIENT
+) -> int:
     """End every session of the user but `current_session` (POST /api/sessions/end-others/),
     with sessions_end's guarantee against concurrent refreshes and logins; return how many
     refresh tokens were live."""
-    ended = sessions_end(user_id=user_id, keep_session=current_session)
+    keep = None if current_session is None else str(current_session)
+    ended = sessions_end(user_id=user_id, keep_session=keep)
     event_record(
         Event.SESSION_ENDED,
         user_id=user_id,
@@ -345,11 +349,14 @@ def sessions_end_others(*, user_id: int, current_session: str, client: Client = 
 
 @transaction.atomic
 def refresh_tokens_revoke(*, token_ids: list[int]) -> int:
-    """Revoke the active tokens among `token_ids` (the admin's action); return how many."""
+    """Revoke the active tokens among `token_ids` (the admin's action), marked as ended as
+    sessions ended from elsewhere are; return how many."""
     selected = RefreshToken.objects.filter(pk__in=token_ids)
     for family in selected.order_by().values_list("family", flat=True).distinct():
         _family_grace_end(family=family)
-    return selected.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return selected.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), session_ended=True
+    )
 
 
 def refresh_tokens_purge(*, revoked_for: timedelta, batch_size: int) -> int:
