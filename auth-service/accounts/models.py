@@ -184,6 +184,15 @@ class RefreshToken(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        indexes = [
+            # What every Bearer request asks (accounts/authentication.py): only the few ended
+            # rows are in it, so the answer costs the same however long the family is.
+            models.Index(
+                fields=["family"],
+                condition=models.Q(session_ended=True),
+                name="accounts_rt_ended_family",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.digest_prefix} ({self.user_id})"
