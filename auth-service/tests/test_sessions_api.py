@@ -325,14 +325,15 @@ def test_activity_shows_a_failed_login_a_login_a_password_change_and_a_replay_ne
     )
     assert failed.status_code == 401
     pair = login(api_client, PHONE)
+    rotated = refresh(api_client, pair["refresh_token"], PHONE).json()  # a refresh: no event
     changed = api_client.post(
         "/api/password/change/",
         {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
         format="json",
-        **bearer(pair["access_token"]),
+        **bearer(rotated["access_token"]),
         **PHONE,
     ).json()
-    refresh(api_client, pair["refresh_token"], LAPTOP)  # revoked by the change: a replay
+    refresh(api_client, pair["refresh_token"], LAPTOP)  # the rotated token again: a replay
 
     assert activity(api_client, changed["access_token"]) == [
         ("refresh_replayed", "failure"),

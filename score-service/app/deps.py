@@ -36,7 +36,7 @@ class AccessTokenBearer(HTTPBearer):
         try:
             token = bearer_token(request.headers.get("authorization"))
         except AccessTokenError as e:
-            raise AuthenticationFailed(e.message) from None
+            raise AuthenticationFailed(e.message, settings=settings) from None
         return request.app.state.token_cache.verify(
             token,
             lambda token: access_token_decode(token, settings=settings),

@@ -114,6 +114,7 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": "0",
         "GAME_FILE": "/srv/game.json",
         "GAME_SEED": "7",
+        "SCORE_CORS_ALLOWED_ORIGINS": "https://app.example",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -126,6 +127,7 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": 0,
         "GAME_FILE": Path("/srv/game.json"),
         "GAME_SEED": 7,
+        "SCORE_CORS_ALLOWED_ORIGINS": ("https://app.example",),
     }
 
 

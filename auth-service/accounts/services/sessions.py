@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 class TokenPair:
     access_token: str
     refresh_token: str
+    expires_in: int  # the access token's lifetime in seconds, as signed (exp - iat)
     session_id: str  # the family: the session's id, never a token
 
 
@@ -89,15 +90,18 @@ def token_pair_issue(
     refresh = refresh_token_issue(
         user_id=user_id, client=client, rotated=rotated, now=timezone.now()
     )
+    # Read once: the token and its expires_in must tell the same lifetime.
+    lifetime = int(config.ACCESS_TOKEN_LIFETIME)
     access_token = access_token_encode(
         user_id=user_id,
         session_id=str(refresh.family),
         authenticated_at=refresh.authenticated_at,
-        lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+        lifetime=timedelta(seconds=lifetime),
     )
     return TokenPair(
         access_token=access_token,
         refresh_token=str(refresh.token),
+        expires_in=lifetime,
         session_id=str(refresh.family),
     )
 
@@ -203,23 +207,40 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
-        revoked = RefreshToken.objects.filter(
-            family=presented["family"], revoked_at__isnull=True
-        ).update(revoked_at=now, session_ended=True)
-        RefreshToken.objects.filter(digest=digest).update(session_ended=True)
-        logger.warning(
-            "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
-            presented["family"],
-            presented["user_id"],
-            revoked,
+        family = RefreshToken.objects.filter(family=presented["family"])
+        # A rotation issues the successor when it revokes the token; a logout, a session's end
+        # or the admin issue none. Only a rotated token presented again is a replay: that one
+        # ends the session as if from elsewhere (marked, so its access tokens are refused; the
+        # presented token too, so that the mark stays when no token of the family was live).
+        rotated = (
+            family.filter(issued_at__gte=presented["revoked_at"]).exclude(digest=digest).exists()
         )
-        event_record(
-            Event.REFRESH_REPLAYED,
-            Outcome.FAILURE,
-            user_id=presented["user_id"],
-            client=client,
-            session_id=presented["family"],
-        )
+        if rotated:
+            revoked = family.filter(revoked_at__isnull=True).update(
+                revoked_at=now, session_ended=True
+            )
+            family.filter(digest=digest).update(session_ended=True)
+            logger.warning(
+                "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
+                presented["family"],
+                presented["user_id"],
+                revoked,
+            )
+            event_record(
+                Event.REFRESH_REPLAYED,
+                Outcome.FAILURE,
+                user_id=presented["user_id"],
+                client=client,
+                session_id=presented["family"],
+            )
+        else:
+            family.filter(revoked_at__isnull=True).update(revoked_at=now)
+            logger.info(
+                "Refresh token presented after its session ended (logout, password change, "
+                "admin): family %s of user %s.",
+                presented["family"],
+                presented["user_id"],
+            )
         return RefreshTokenError(RefreshTokenError.REVOKED)
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
