@@ -7,6 +7,8 @@ REAUTHENTICATION_REQUIRED = (
     "Changing the email needs a recent sign-in: sign in again or give current_password."
 )
 LINK_INVALID = "The link is invalid, has already been used or has expired."
+# An access token of a session ended from elsewhere (accounts/authentication.py).
+SESSION_ENDED = "Session has ended. Log in again."
 UNKNOWN_FIELD = "Unknown field. This endpoint takes: {accepted}."
 ACCESS_TOKEN_AS_REFRESH_TOKEN = (
     "This looks like an access token (a JWT): send the refresh_token of the login or refresh "  # noqa: S105 (a message)

@@ -15,6 +15,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -107,12 +108,14 @@ UNSUPPORTED_MEDIA_TYPE = detail_response(
 )
 BAD_ACCESS_TOKEN = detail_response(
     "Missing or refused access token: malformed, bad signature, expired, wrong issuer, "
-    "audience or type, missing claim, unknown or inactive user. "
+    "audience or type, missing claim, unknown or inactive user, or a session ended from "
+    "elsewhere (not by a plain logout). "
     "The response carries `WWW-Authenticate: Bearer realm=...`, with "
     '`error="invalid_token"` and the detail as `error_description` when a token was '
     "refused (RFC 6750 3.1).",
     NOT_PROVIDED,
     EXPIRED,
+    errors.SESSION_ENDED,
 )
 
 
@@ -355,6 +358,81 @@ ME = extend_schema_view(
             429: THROTTLED,
         },
     ),
+)
+
+ACTIVITY = extend_schema_view(
+    get=extend_schema(
+        operation_id="me_activity_list",
+        tags=[ACCOUNT],
+        summary="The current user's recent security events",
+        description=(
+            "Logins and failed logins, password changes and resets, email changes, ended "
+            "sessions and refresh replays, newest first, paginated; each with its time, client "
+            "address, User-Agent and outcome. Kept `SECURITY_EVENT_RETENTION_DAYS` (90 days "
+            f"by default). {BEARER}"
+        ),
+        responses={200: serializers.SecurityEventSerializer(many=True), 401: BAD_ACCESS_TOKEN},
+    )
+)
+
+SESSION_LIST = extend_schema_view(
+    get=extend_schema(
+        operation_id="sessions_list",
+        tags=[SESSIONS],
+        summary="The current user's live sessions",
+        description=(
+            "One entry per session (a login and every refresh token rotated from it), newest "
+            "activity first, paginated: where and when it logged in, was last refreshed and "
+            f"expires, and `current` for the session of the access token that asks. {BEARER}"
+        ),
+        responses={200: serializers.SessionSerializer(many=True), 401: BAD_ACCESS_TOKEN},
+    )
+)
+
+SESSIONS_END_OTHERS = extend_schema_view(
+    post=extend_schema(
+        operation_id="sessions_end_others",
+        tags=[SESSIONS],
+        summary="End every session but the current one",
+        description=(
+            "Log out everywhere else: every other session's refresh tokens are revoked and its "
+            "access tokens refused at once by this service, race-free against concurrent "
+            f"refreshes and logins (as a password change). The current session stays. {BEARER}"
+        ),
+        request=None,
+        responses={204: OpenApiResponse(description="Ended."), 401: BAD_ACCESS_TOKEN},
+    )
+)
+
+SESSION = extend_schema_view(
+    delete=extend_schema(
+        operation_id="sessions_destroy",
+        tags=[SESSIONS],
+        summary="End one session",
+        description=(
+            "Revokes the session's refresh tokens; its access tokens are refused at once by "
+            "this service (the score service, which verifies them alone, accepts them until "
+            "they expire). Race-free against a concurrent refresh of the session. "
+            f"{BEARER}"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "session_id",
+                str,
+                OpenApiParameter.PATH,
+                description="A session's `id`, as GET /api/sessions/ lists it.",
+            )
+        ],
+        responses={
+            204: OpenApiResponse(description="Ended."),
+            401: BAD_ACCESS_TOKEN,
+            404: detail_response(
+                "No live session of the caller has this id: unknown, already ended, malformed "
+                "or another user's, one answer for all.",
+                "Not found.",
+            ),
+        },
+    )
 )
 
 PASSWORD_CHANGE = extend_schema_view(

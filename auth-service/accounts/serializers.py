@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from accounts.errors import ACCESS_TOKEN_AS_REFRESH_TOKEN, EMAIL_TAKEN, UNKNOWN_FIELD
-from accounts.models import User
+from accounts.models import RefreshToken, SecurityEvent, User
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
@@ -246,6 +246,63 @@ class PasswordResetConfirmInputSerializer(LinkInputSerializer):
 
 class UserDeleteInputSerializer(InputSerializer):
     current_password = password_field()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A live session, from the newest refresh token of its family (services.sessions.
+    session_list). Nothing in it is a token: the id only names the session."""
+
+    id = serializers.UUIDField(
+        source="family",
+        help_text="The session's id (the `sid` of its access tokens); not usable as a token.",
+    )
+    created_at = serializers.DateTimeField(source="session_started_at", help_text="The login.")
+    last_used_at = serializers.DateTimeField(
+        source="issued_at", help_text="The last refresh (the login when there was none)."
+    )
+    expires_at = serializers.DateTimeField(
+        help_text="When the session ends unless it is refreshed before."
+    )
+    login_ip = serializers.CharField(help_text="The client's address at the login.")
+    login_user_agent = serializers.CharField(help_text="Its User-Agent at the login.")
+    last_ip = serializers.CharField(source="ip", help_text="The address at the last refresh.")
+    last_user_agent = serializers.CharField(
+        source="user_agent", help_text="The User-Agent at the last refresh."
+    )
+    current = serializers.SerializerMethodField(
+        help_text="Whether this is the session of the access token that asked."
+    )
+
+    class Meta:
+        model = RefreshToken
+        fields = [
+            "id",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "login_ip",
+            "login_user_agent",
+            "last_ip",
+            "last_user_agent",
+            "current",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, token: RefreshToken) -> bool:
+        return str(token.family) == self.context["current_session"]
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    """One security event of the user's account (accounts/services/events.py)."""
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["occurred_at", "event", "outcome", "reason", "ip", "user_agent", "session_id"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "reason": {"help_text": "Why a login failed, or how a session ended; may be empty."},
+            "session_id": {"help_text": "The session it happened in, when there is one."},
+        }
 
 
 class HealthSerializer(serializers.Serializer):

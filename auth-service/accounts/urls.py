@@ -16,6 +16,11 @@ endpoints = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("refresh/", views.RefreshView.as_view(), name="refresh"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/activity/", views.ActivityView.as_view(), name="me-activity"),
+    path("sessions/", views.SessionListView.as_view(), name="sessions"),
+    # Before sessions/<id>/, which would take "end-others" for an id.
+    path("sessions/end-others/", views.SessionsEndOthersView.as_view(), name="sessions-end-others"),
+    path("sessions/<str:session_id>/", views.SessionView.as_view(), name="session"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password-change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
     path(
@@ -29,8 +34,13 @@ endpoints = [
 
 # The docs and the key set are routed in config/urls.py.
 ROOT_LINKS = ["swagger-ui", "redoc", "schema", *(p.name for p in endpoints), "jwks"]
+URL_ARGUMENTS = {p.name: list(p.pattern.converters) for p in endpoints if p.pattern.converters}
 
 urlpatterns = [
-    path("", views.ApiRootView.as_view(url_names=ROOT_LINKS), name="api-root"),
+    path(
+        "",
+        views.ApiRootView.as_view(url_names=ROOT_LINKS, url_arguments=URL_ARGUMENTS),
+        name="api-root",
+    ),
     *endpoints,
 ]

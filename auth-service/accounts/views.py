@@ -1,11 +1,14 @@
 """The API: thin views, each an input serializer, one service call and an output serializer."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import unquote
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -14,6 +17,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts import errors, schema as openapi, serializers, tokens
+from accounts.clients import Client
 from accounts.errors import (
     EMAIL_VERIFIED,
     LOGGED_OUT,
@@ -22,7 +26,7 @@ from accounts.errors import (
     VERIFICATION_REQUESTED,
 )
 from accounts.exceptions import Unauthorized
-from accounts.services import links, sessions, users
+from accounts.services import events, links, sessions, users
 from accounts.throttles import (
     CurrentPasswordThrottle,
     LinkAddressThrottle,
@@ -69,9 +73,16 @@ class ApiRootView(PublicAPIView):
     index page)."""
 
     url_names: Sequence[str] = ()
+    # The arguments of the URLs that take some, by URL name: linked as URI templates
+    # (RFC 6570), such as /api/sessions/{session_id}/.
+    url_arguments: Mapping[str, Sequence[str]] = {}
 
     def get(self, request: Request) -> Response:
-        return Response({name: reverse(name, request=request) for name in self.url_names})
+        return Response({name: self._link(name, request) for name in self.url_names})
+
+    def _link(self, name: str, request: Request) -> str:
+        template = {argument: f"{{{argument}}}" for argument in self.url_arguments.get(name, ())}
+        return unquote(reverse(name, kwargs=template, request=request))
 
 
 @openapi.REGISTER
@@ -82,7 +93,7 @@ class RegisterView(InputMixin, NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = users.user_create(**data.validated_data)
+        user = users.user_create(**data.validated_data, client=Client.of(request))
         return Response(
             serializers.RegisterOutputSerializer(user).data, status=status.HTTP_201_CREATED
         )
@@ -97,15 +108,20 @@ class LoginView(InputMixin, NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with login_attempt(email=data.validated_data["email"], request=request) as attempt:
-            try:
-                user = users.user_authenticate(**data.validated_data)
-                pair = sessions.session_start(user=user)
-            except errors.InvalidCredentialsError as e:
-                attempt.failed()
-                raise Unauthorized(str(e)) from e
-            except errors.EmailNotVerifiedError as e:
-                raise PermissionDenied(str(e)) from e
+        client = Client.of(request)
+        try:
+            with login_attempt(email=data.validated_data["email"], request=request) as attempt:
+                try:
+                    user = users.user_authenticate(**data.validated_data, client=client)
+                    pair = sessions.session_start(user=user, client=client)
+                except errors.InvalidCredentialsError as e:
+                    attempt.failed()
+                    raise Unauthorized(str(e)) from e
+                except errors.EmailNotVerifiedError as e:
+                    raise PermissionDenied(str(e)) from e
+        except Throttled:
+            users.login_throttled_record(email=data.validated_data["email"], client=client)
+            raise
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -118,7 +134,9 @@ class RefreshView(InputMixin, NoStoreMixin, PublicAPIView):
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            pair = sessions.refresh_token_rotate(token=data.validated_data["refresh_token"])
+            pair = sessions.refresh_token_rotate(
+                token=data.validated_data["refresh_token"], client=Client.of(request)
+            )
         except errors.RefreshTokenError as e:
             raise Unauthorized(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
@@ -132,7 +150,9 @@ class LogoutView(InputMixin, PublicAPIView):
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         token: uuid.UUID = data.validated_data["refresh_token"]
-        sessions.refresh_token_revoke(token=token, all_sessions=data.validated_data["all"])
+        sessions.refresh_token_revoke(
+            token=token, all_sessions=data.validated_data["all"], client=Client.of(request)
+        )
         return Response(serializers.LogoutOutputSerializer({"success": LOGGED_OUT}).data)
 
 
@@ -161,7 +181,12 @@ class MeView(InputMixin, NoStoreMixin, APIView):
     def _update(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = users.user_update(user=request.user, session=request.auth, **data.validated_data)
+        user = users.user_update(
+            user=request.user,
+            session=request.auth,
+            client=Client.of(request),
+            **data.validated_data,
+        )
         return Response(serializers.UserSerializer(user).data)
 
     def get(self, request: Request) -> Response:
@@ -178,8 +203,79 @@ class MeView(InputMixin, NoStoreMixin, APIView):
     def delete(self, request: Request) -> Response:
         data = serializers.UserDeleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        users.user_delete(user=request.user, **data.validated_data)
+        users.user_delete(user=request.user, client=Client.of(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Sessions and security activity ----------------------------------------------------------
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+@openapi.SESSION_LIST
+class SessionListView(NoStoreMixin, ListAPIView):
+    """The caller's live sessions: GET lists them."""
+
+    serializer_class = serializers.SessionSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return sessions.session_list(user_id=self.request.user.pk)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "current_session": self.request.auth.session_id}
+
+
+def _session_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+@openapi.SESSION
+class SessionView(APIView):
+    """One of the caller's sessions, by id: DELETE ends it."""
+
+    def delete(self, request: Request, session_id: str) -> Response:
+        # One 404 for a malformed, unknown, ended or another user's id.
+        family = _session_uuid(session_id)
+        ended = family is not None and sessions.session_end(
+            user_id=request.user.pk,
+            session_id=family,
+            client=Client.of(request),
+            reason=events.Reason.ENDED,
+        )
+        if not ended:
+            raise NotFound
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@openapi.SESSIONS_END_OTHERS
+class SessionsEndOthersView(APIView):
+    def post(self, request: Request) -> Response:
+        # A sid that is no UUID names no session of ours: then every session ends.
+        sessions.sessions_end_others(
+            user_id=request.user.pk,
+            current_session=_session_uuid(request.auth.session_id),
+            client=Client.of(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@openapi.ACTIVITY
+class ActivityView(NoStoreMixin, ListAPIView):
+    """The caller's recent security events: GET lists them."""
+
+    serializer_class = serializers.SecurityEventSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return events.event_list(user_id=self.request.user.pk)
 
 
 # --- Account lifecycle: passwords and mailed links -------------------------------------------
@@ -193,7 +289,9 @@ class PasswordChangeView(InputMixin, NoStoreMixin, APIView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = users.password_change(user=request.user, **data.validated_data)
+        pair = users.password_change(
+            user=request.user, client=Client.of(request), **data.validated_data
+        )
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -210,7 +308,7 @@ class MailRequestView(InputMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        type(self).mail_request(**data.validated_data)
+        type(self).mail_request(**data.validated_data, client=Client.of(request))
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -251,7 +349,7 @@ class PasswordResetConfirmView(MailedLinkView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        users.password_reset_confirm(**data.validated_data)
+        users.password_reset_confirm(**data.validated_data, client=Client.of(request))
         return Response({"detail": PASSWORD_RESET_DONE})
 
 

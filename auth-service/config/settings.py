@@ -429,6 +429,10 @@ if PASSWORD_RESET_TIMEOUT < 60:
     raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds.")
 # Off by default, so that the seed's walkthrough (register, then log in) works as it is.
 REQUIRE_EMAIL_VERIFICATION = env.bool("REQUIRE_EMAIL_VERIFICATION")
+# Days a security event is kept (accounts/services/events.py); the purge job enforces it.
+SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", 90)
+if SECURITY_EVENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SECURITY_EVENT_RETENTION_DAYS must be at least 1.")
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

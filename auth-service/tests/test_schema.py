@@ -42,6 +42,10 @@ def test_schema_describes_every_endpoint(api_client):
         "/api/password/reset/confirm/",
         "/api/verify-email/",
         "/api/verify-email/resend/",
+        "/api/sessions/",
+        "/api/sessions/{session_id}/",
+        "/api/sessions/end-others/",
+        "/api/me/activity/",
     }
 
 
@@ -147,10 +151,11 @@ def test_docs_list_the_operations_of_each_tag_in_the_order_of_a_users_flow(schem
             "me_update",
             "me_partial_update",
             "me_destroy",
+            "me_activity_list",
         ],
         "tokens": ["login", "refresh", "jwks"],
         "password": ["password_change", "password_reset", "password_reset_confirm"],
-        "sessions": ["logout"],
+        "sessions": ["sessions_list", "sessions_end_others", "sessions_destroy", "logout"],
         "service": ["health"],
     }
 
@@ -271,3 +276,21 @@ def test_a_body_of_another_type_gets_the_documented_415(api_client, schema):
 
     assert response.status_code == 415
     assert [example["value"] for example in documented.values()] == [response.json()]
+
+
+def test_schema_shows_the_session_list_paginated_and_the_end_of_others(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    listed = schema["paths"]["/api/sessions/"]["get"]["responses"]["200"]
+    assert listed["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedSessionList"
+    }
+    assert set(schema["paths"]["/api/sessions/end-others/"]["post"]["responses"]) == {
+        "204",
+        "401",
+    }
+    assert set(schema["paths"]["/api/sessions/{session_id}/"]["delete"]["responses"]) == {
+        "204",
+        "401",
+        "404",
+    }
