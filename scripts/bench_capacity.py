@@ -27,9 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from bench_http import PASSWORD, cpu_seconds
+from bench_http import PASSWORD
 
 from devstack import AUTH_DIR
+from devstack.bench import cpu_seconds
 from devstack.gateway import nginx_find
 from devstack.supervisor import Stack
 from devstack.teststack import free_ports, postgres_database_drop, settings_throwaway
