@@ -21,8 +21,9 @@ AUTH_VENV := auth-service/$(VENV)/.ok
 SCORE_VENV := score-service/$(VENV)/.ok
 DEPLOY_VENV := deploy/$(VENV)/.ok
 BIN := $(VENV)/bin
-# The modules vendored byte-identical in both services (docs/tokens.md: One token contract).
-VENDORED := token_contract.py token_cache.py
+# The modules vendored byte-identical in both services (docs/tokens.md: One token contract;
+# logs.py: docs/observability.md).
+VENDORED := token_contract.py token_cache.py logs.py
 
 # $(call venv,DIR[,REQUIREMENTS]): (re)build DIR/$(VENV) from REQUIREMENTS, by default
 # DIR/requirements-dev.txt.

@@ -1,6 +1,13 @@
 """gunicorn settings, all from the environment (https://docs.gunicorn.org/en/stable/settings.html)."""
 
 import os
+import tempfile
+from pathlib import Path
+
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
+
+from accounts.logs import logging_config
 
 # In the container the gateway reaches the service over the compose network, so it binds to
 # every interface there; `make run` sets GUNICORN_BIND=127.0.0.1:8001.
@@ -32,3 +39,45 @@ worker_tmp_dir = shared_memory if os.path.isdir(shared_memory) else None
 # gunicorn 27's runtime control socket defaults to a file in $HOME; the container's user has
 # no home and nothing here uses the socket.
 control_socket_disable = True
+
+# --- Metrics and logs (docs/observability.md) -------------------------------------------------
+# prometheus-client's multiprocess mode: each worker writes its values to files in
+# PROMETHEUS_MULTIPROC_DIR and the master serves their sum on METRICS_BIND, a port of its own
+# that the gateway never routes. The folder must be named before any worker imports
+# prometheus_client, and emptied at start: files left by an earlier run would be counted.
+# METRICS_ENABLED=0: no metrics at all.
+metrics_enabled = os.environ.get("METRICS_ENABLED", "1") != "0"
+metrics_bind = os.environ.get("METRICS_BIND") or "0.0.0.0:9000"
+if metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="auth-metrics-")
+
+# gunicorn's own lines in the service's format (accounts/logs.py; Django's settings configure
+# the same in each worker).
+logconfig_dict = logging_config(os.environ.get("LOG_FORMAT") or "text")
+
+
+def on_starting(server: Arbiter) -> None:
+    if metrics_enabled:
+        folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+
+
+def when_ready(server: Arbiter) -> None:
+    if metrics_enabled:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        host, _, port = metrics_bind.rpartition(":")
+        start_http_server(int(port), addr=host or "0.0.0.0", registry=registry)  # noqa: S104
+        server.log.info("metrics on http://%s/metrics", metrics_bind)
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    # A dead worker's counters stay in the sum; its in-flight gauge leaves it.
+    if metrics_enabled:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -42,6 +42,9 @@ class Ports:
     gateway: int = 8000
     auth: int = 8001
     score: int = 8002
+    # Each service's Prometheus metrics, bound to 127.0.0.1 like the services, never routed.
+    auth_metrics: int = 9001
+    score_metrics: int = 9002
 
 
 @dataclass
@@ -111,6 +114,11 @@ class Stack:
             GATEWAY_LISTEN=f"{self.host}:{self.ports.gateway}",
             PYTHONUNBUFFERED="1",
         )
+        if service in ("auth", "score"):
+            port = self.ports.auth_metrics if service == "auth" else self.ports.score_metrics
+            env["METRICS_BIND"] = f"{self.host}:{port}"
+            if self.prefix is not None:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir(service))
         # .env.example's values, for a .env written before these two existed (or left empty).
         example = env_file_read(ENV_EXAMPLE)
         for name in ("GATEWAY_RATE_LIMIT", "GATEWAY_RATE_BURST"):
@@ -118,6 +126,13 @@ class Stack:
         # Fixed local addresses: nothing to re-resolve (and Debian's nginx 1.22 cannot).
         env["GATEWAY_UPSTREAM_RESOLVE"] = ""
         return env
+
+    def metrics_dir(self, service: str) -> Path:
+        """Return the folder of a service's metrics files (prometheus-client's multiprocess
+        mode): one file per worker process and kind of metric."""
+        if self.prefix is None:
+            raise StackError("the stack is not defined yet")
+        return self.prefix / f"{service}-metrics"
 
     def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
         """Run the auth service's `manage.py args` with the stack's settings; raise
@@ -158,7 +173,7 @@ class Stack:
                 [
                     self.python(SCORE_DIR),
                     "-m",
-                    "uvicorn",
+                    "app.serve",  # uvicorn's command line, with the metrics server
                     "app.main:app",
                     "--host",
                     self.host,

@@ -82,6 +82,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         DJANGO_SUPERUSER_EMAIL="admin@example.com",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         FORWARDED_ALLOW_IPS="127.0.0.1",
+        # As in the images, so that tests read each service's lines as JSON.
+        LOG_FORMAT="json",
     )
     with stack_running(
         "stack", settings, venv=venv, nginx=nginx, logs=work / "logs", ports=ports

@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.routes import router, score_read_cached
 from app.scoreboard import scoreboard_load
 from app.settings import Settings, settings_load
@@ -32,8 +34,9 @@ class ScoreFastPath:
     ``dependency_overrides``, which only the full route applies.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, route: BaseRoute) -> None:
         self.app = app
+        self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -44,6 +47,7 @@ class ScoreFastPath:
             and not scope["app"].dependency_overrides  # a test replaced the route's state
             and (response := await score_read_cached(Request(scope))) is not None
         ):
+            scope["route"] = self.route  # as routing would have set it (app/metrics.py reads it)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -68,7 +72,10 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        as_get = {**scope, "method": "GET"}
+        await self.app(as_get, receive, send_without_body)
+        if "route" in as_get:  # the route template, for app/metrics.py outside
+            scope["route"] = as_get["route"]
 
 
 def create_app(settings: Settings | None = None, *, score_fast_path: bool = True) -> FastAPI:
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
         app.state.scoreboard = scoreboard_load(
             app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
         )
+        metrics.GAME_STAMPS.set(app.state.scoreboard.stamps_count)
         # Per app, so it belongs to one key: tokens verified under another are never in it.
         app.state.token_cache = VerifiedTokenCache()
         yield
@@ -107,8 +115,11 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
 
     app.include_router(router)
     if score_fast_path:
-        app.add_middleware(ScoreFastPath)
-    app.add_middleware(HeadAsGet)  # added last, so outermost: the fast path sees a GET
+        score_route = next(r for r in router.routes if getattr(r, "path", None) == "/score")
+        app.add_middleware(ScoreFastPath, route=score_route)
+    app.add_middleware(HeadAsGet)  # the fast path sees a GET
+    # Added last, so outermost: it times and counts every request, HEAD as HEAD.
+    app.add_middleware(metrics.RequestObservation)
 
     return app
 

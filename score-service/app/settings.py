@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # A JSON game in the task's shape; unset: the game generated with GAME_SEED.
     GAME_FILE: Path | None = None
     GAME_SEED: int = 2024
+    # docs/observability.md. json in the image, text under `make run`; one line per request.
+    LOG_FORMAT: Literal["json", "text"] = "text"
+    LOG_REQUESTS: bool = True
+    # Prometheus metrics, served by app/serve.py on their own address, never the gateway's.
+    METRICS_ENABLED: bool = True
+    METRICS_BIND: str = "0.0.0.0:9000"
 
     _public_keys: dict[str, jwt.PyJWK] = PrivateAttr(default_factory=dict)
 

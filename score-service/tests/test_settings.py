@@ -114,6 +114,10 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": "0",
         "GAME_FILE": "/srv/game.json",
         "GAME_SEED": "7",
+        "LOG_FORMAT": "json",
+        "LOG_REQUESTS": "0",
+        "METRICS_ENABLED": "0",
+        "METRICS_BIND": "127.0.0.1:9100",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -126,6 +130,8 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": 0,
         "GAME_FILE": Path("/srv/game.json"),
         "GAME_SEED": 7,
+        "LOG_REQUESTS": False,
+        "METRICS_ENABLED": False,
     }
 
 

@@ -1,0 +1,48 @@
+"""`python -m app.serve [uvicorn options]`: uvicorn with the metrics server beside it, as
+gunicorn's master serves the auth service's (auth-service/gunicorn.conf.py).
+
+This process reads the settings, empties PROMETHEUS_MULTIPROC_DIR (a fresh temporary folder
+when unset) so that every worker uvicorn starts writes its metrics there, serves their sum
+on METRICS_BIND, configures LOG_FORMAT for uvicorn's own lines, then runs uvicorn's command
+line with the arguments given. Its own access log is off: app/metrics.py writes one line
+per request, with the gateway's request id.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import uvicorn.main
+
+from app.logs import logging_config
+from app.settings import SettingsError, settings_load
+
+
+def main() -> None:
+    try:
+        settings = settings_load()
+    except SettingsError as e:
+        sys.exit(f"score service: {e}")
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="score-"))
+    arguments = sys.argv[1:]
+    if settings.METRICS_ENABLED:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        # Imported only now: prometheus_client picks its multiprocess mode at import.
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        host, _, port = settings.METRICS_BIND.rpartition(":")
+        start_http_server(int(port), addr=host, registry=registry)
+    log_config = folder / "logging.json"
+    log_config.write_text(json.dumps(logging_config(settings.LOG_FORMAT)), encoding="utf-8")
+    uvicorn.main.main([*arguments, "--log-config", str(log_config), "--no-access-log"])
+
+
+if __name__ == "__main__":
+    main()
