@@ -42,14 +42,18 @@ control_socket_disable = True
 
 # --- Metrics and logs (docs/observability.md) -------------------------------------------------
 # prometheus-client's multiprocess mode: each worker writes its values to files in
-# PROMETHEUS_MULTIPROC_DIR and the master serves their sum on METRICS_BIND, a port of its own
+# PROMETHEUS_MULTIPROC_DIR (set here, for gunicorn's processes only: manage.py keeps its
+# metrics in memory) and the master serves their sum on METRICS_BIND, a port of its own
 # that the gateway never routes. The folder must be named before any worker imports
 # prometheus_client, and emptied at start: files left by an earlier run would be counted.
 # METRICS_ENABLED=0: no metrics at all.
 metrics_enabled = os.environ.get("METRICS_ENABLED", "1") != "0"
 metrics_bind = os.environ.get("METRICS_BIND") or "0.0.0.0:9000"
+# Unset: a fresh folder beside the heartbeat files (in memory, writable on a read-only root).
 if metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="auth-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="auth-metrics-", dir=worker_tmp_dir
+    )
 
 # gunicorn's own lines in the service's format (accounts/logs.py; Django's settings configure
 # the same in each worker).

@@ -45,6 +45,8 @@ class Ports:
     # Each service's Prometheus metrics, bound to 127.0.0.1 like the services, never routed.
     auth_metrics: int = 9001
     score_metrics: int = 9002
+    # The gateway's internal stub_status listener (gateway/default.conf.template).
+    gateway_status: int = 9003
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Stack:
             AUTH_UPSTREAM=f"{self.host}:{self.ports.auth}",
             SCORE_UPSTREAM=f"{self.host}:{self.ports.score}",
             GATEWAY_LISTEN=f"{self.host}:{self.ports.gateway}",
+            GATEWAY_STATUS_LISTEN=f"{self.host}:{self.ports.gateway_status}",
             PYTHONUNBUFFERED="1",
         )
         if service in ("auth", "score"):

@@ -38,6 +38,7 @@ def free_ports() -> Ports:
         score=free_port(),
         auth_metrics=free_port(),
         score_metrics=free_port(),
+        gateway_status=free_port(),
     )
 
 

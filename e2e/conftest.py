@@ -164,6 +164,7 @@ def strict_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     values = {
         **stack.environment(),
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_STATUS_LISTEN": f"127.0.0.1:{free_port()}",
         "GATEWAY_RATE_LIMIT": "1r/m",
         "GATEWAY_RATE_BURST": "1",
     }

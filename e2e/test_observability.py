@@ -198,3 +198,11 @@ def test_no_log_line_holds_a_password_or_token_of_the_flows(gateway, register, s
         text = log.read_text(encoding="utf-8")
         for secret in secrets_used:
             assert secret not in text, f"{log.name} holds a secret of the flows"
+
+
+def test_the_gateways_status_is_served_on_its_internal_listener_only(gateway, stack):
+    status = httpx.get(f"http://127.0.0.1:{stack.ports.gateway_status}/stub_status", timeout=10)
+
+    assert status.status_code == 200
+    assert status.text.startswith("Active connections:")
+    assert gateway.get("/stub_status").status_code == 404

@@ -1,8 +1,8 @@
 """`python -m app.serve [uvicorn options]`: uvicorn with the metrics server beside it, as
 gunicorn's master serves the auth service's (auth-service/gunicorn.conf.py).
 
-This process reads the settings, empties PROMETHEUS_MULTIPROC_DIR (a fresh temporary folder
-when unset) so that every worker uvicorn starts writes its metrics there, serves their sum
+This process reads the settings, empties PROMETHEUS_MULTIPROC_DIR (a fresh folder in
+/dev/shm when unset) so that every worker uvicorn starts writes its metrics there, serves their sum
 on METRICS_BIND, configures LOG_FORMAT for uvicorn's own lines, then runs uvicorn's command
 line with the arguments given. Its own access log is off: app/metrics.py writes one line
 per request, with the gateway's request id.
@@ -19,13 +19,22 @@ import uvicorn.main
 from app.logs import logging_config
 from app.settings import SettingsError, settings_load
 
+# In memory, and writable on a read-only root filesystem (compose, Kubernetes); the system's
+# temporary folder where there is none (macOS).
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+
 
 def main() -> None:
     try:
         settings = settings_load()
     except SettingsError as e:
         sys.exit(f"score service: {e}")
-    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="score-"))
+    folder = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        or tempfile.mkdtemp(
+            prefix="score-metrics-", dir=SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+        )
+    )
     arguments = sys.argv[1:]
     if settings.METRICS_ENABLED:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
