@@ -13,6 +13,7 @@ from rest_framework.exceptions import Throttled
 
 from accounts.models import RefreshToken, User
 from accounts.services import sessions, users
+from accounts.services.events import Reason
 from accounts.throttles import login_attempt
 
 ADMIN_LOGIN_THROTTLED = "Too many failed logins for this account. Try again in %(seconds)d seconds."
@@ -60,7 +61,7 @@ class PasswordChangeAdminForm(AdminPasswordChangeForm):
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=commit)
         if commit:
-            sessions.sessions_end(user_id=user.pk)
+            users.user_password_set_by_admin(user=user)
         return user
 
 
@@ -97,7 +98,7 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and "email" in form.changed_data:
             # The API's rule for a new email: unverified, and every session ends.
-            users.user_email_set(user=obj, email=obj.email)
+            users.user_email_set(user=obj, email=obj.email, reason=Reason.ADMIN)
 
 
 @admin.register(RefreshToken)

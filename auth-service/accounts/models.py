@@ -8,6 +8,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.clients import IP_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from accounts.errors import EMAIL_TAKEN
 
 
@@ -155,6 +156,19 @@ class RefreshToken(models.Model):
     # When the session (the family) last proved the password: set at login and password
     # change, kept by rotation (migration 0005 gave older tokens 1970: long ago).
     authenticated_at = models.DateTimeField()
+    # The session's login, copied into each token of the family by the rotation that inserts
+    # it (no extra query), so the session list reads one row per session.
+    session_started_at = models.DateTimeField()
+    login_ip = models.CharField(max_length=IP_MAX_LENGTH, blank=True, default="")
+    login_user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+    # The client that was issued this token: at login, or at the refresh that rotated to it
+    # (so the newest token of a family tells where and when the session was last used).
+    ip = models.CharField(max_length=IP_MAX_LENGTH, blank=True, default="")
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+    # Set on the tokens that an ending from elsewhere revokes (another session, a password or
+    # email change, a replay; not a plain logout): the auth service then refuses the access
+    # tokens of the family at once (accounts/authentication.py).
+    session_ended = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-issued_at"]
@@ -180,3 +194,51 @@ class ThrottleWindow(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SecurityEvent(models.Model):
+    """One security event of an account (accounts/services/events.py records them): kept
+    SECURITY_EVENT_RETENTION_DAYS, shown to the user at /api/me/activity/ and in the admin."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered"
+        LOGIN = "login"
+        PASSWORD_CHANGED = "password_changed"  # noqa: S105
+        PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105
+        PASSWORD_RESET_COMPLETED = "password_reset_completed"  # noqa: S105
+        EMAIL_VERIFICATION_REQUESTED = "email_verification_requested"
+        EMAIL_CHANGED = "email_changed"
+        SESSION_ENDED = "session_ended"
+        REFRESH_REPLAYED = "refresh_replayed"
+        ACCOUNT_DELETED = "account_deleted"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+
+    # Null when no account is known (a failed login or a reset request for an unknown email),
+    # and once the account is deleted: its events stay, unlinked, until the retention ends.
+    # Not indexed alone: the index on (user, -occurred_at) below serves every lookup by user.
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+        db_index=False,
+    )
+    # Indexed for the purge; the activity list reads by user, newest first.
+    occurred_at = models.DateTimeField(db_index=True)
+    event = models.CharField(max_length=32, choices=Kind.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason = models.CharField(max_length=32, blank=True, default="")
+    session_id = models.UUIDField(null=True, blank=True)
+    ip = models.CharField(max_length=IP_MAX_LENGTH, blank=True, default="")
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-occurred_at"], name="accounts_event_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.outcome} ({self.user_id})"

@@ -7,10 +7,10 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 
-from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.clients import client_address
 from accounts.models import email_normalize
 from accounts.throttle_store import Hit, window_hit, window_release
 
@@ -39,20 +39,11 @@ class SharedRateThrottle(SimpleRateThrottle):
 
 
 class ClientAddressThrottle(SharedRateThrottle):
-    """Counts requests per client address.
-
-    X-Forwarded-For is believed only when the connection comes from FORWARDED_ALLOW_IPS (the
-    gateway), and only its last entry, the one that proxy appended: anything before it is
-    whatever the client chose to send.
-    """
+    """Counts requests per client address (accounts/clients.py: X-Forwarded-For only from the
+    gateway)."""
 
     def get_ident(self, request) -> str:
-        remote_addr = request.META.get("REMOTE_ADDR", "")
-        forwarded_for = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        trusted = settings.FORWARDED_ALLOW_IPS
-        if forwarded_for and ("*" in trusted or remote_addr in trusted):
-            return forwarded_for.split(",")[-1].strip() or remote_addr
-        return remote_addr
+        return client_address(request)
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

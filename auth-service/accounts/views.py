@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -21,6 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts import errors, schema as openapi, serializers, tokens
+from accounts.clients import Client
 from accounts.exceptions import Unauthorized
 from accounts.services import links, sessions, users
 from accounts.throttles import (
@@ -75,7 +76,7 @@ class RegisterView(NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = users.user_create(**data.validated_data)
+        user = users.user_create(**data.validated_data, client=Client.of(request))
         return Response(
             serializers.RegisterOutputSerializer(user).data, status=status.HTTP_201_CREATED
         )
@@ -107,15 +108,20 @@ class LoginView(NoStoreMixin, PublicAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with login_attempt(email=data.validated_data["email"], request=request) as attempt:
-            try:
-                user = users.user_authenticate(**data.validated_data)
-                pair = sessions.session_start(user=user)
-            except errors.InvalidCredentialsError as e:
-                attempt.failed()
-                raise Unauthorized(str(e)) from e
-            except errors.EmailNotVerifiedError as e:
-                raise PermissionDenied(str(e)) from e
+        client = Client.of(request)
+        try:
+            with login_attempt(email=data.validated_data["email"], request=request) as attempt:
+                try:
+                    user = users.user_authenticate(**data.validated_data, client=client)
+                    pair = sessions.session_start(user=user, client=client)
+                except errors.InvalidCredentialsError as e:
+                    attempt.failed()
+                    raise Unauthorized(str(e)) from e
+                except errors.EmailNotVerifiedError as e:
+                    raise PermissionDenied(str(e)) from e
+        except Throttled:
+            users.login_throttled_record(email=data.validated_data["email"], client=client)
+            raise
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -147,7 +153,9 @@ class RefreshView(NoStoreMixin, PublicAPIView):
         data = serializers.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            pair = sessions.refresh_token_rotate(token=data.validated_data["refresh_token"])
+            pair = sessions.refresh_token_rotate(
+                token=data.validated_data["refresh_token"], client=Client.of(request)
+            )
         except errors.RefreshTokenError as e:
             raise Unauthorized(str(e)) from e
         return Response(serializers.TokenPairSerializer(pair).data)
@@ -175,7 +183,9 @@ class LogoutView(PublicAPIView):
         data = serializers.LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token: uuid.UUID = data.validated_data["refresh_token"]
-        sessions.refresh_token_revoke(token=token, all_sessions=data.validated_data["all"])
+        sessions.refresh_token_revoke(
+            token=token, all_sessions=data.validated_data["all"], client=Client.of(request)
+        )
         return Response(serializers.LogoutOutputSerializer({"success": LOGGED_OUT}).data)
 
 
@@ -230,7 +240,12 @@ class MeView(NoStoreMixin, APIView):
     def _update(self, request: Request) -> Response:
         data = serializers.UserUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = users.user_update(user=request.user, session=request.auth, **data.validated_data)
+        user = users.user_update(
+            user=request.user,
+            session=request.auth,
+            client=Client.of(request),
+            **data.validated_data,
+        )
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(
@@ -271,7 +286,7 @@ class MeView(NoStoreMixin, APIView):
     def delete(self, request: Request) -> Response:
         data = serializers.UserDeleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        users.user_delete(user=request.user, **data.validated_data)
+        users.user_delete(user=request.user, client=Client.of(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -309,7 +324,9 @@ class PasswordChangeView(NoStoreMixin, APIView):
     def post(self, request: Request) -> Response:
         data = serializers.PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = users.password_change(user=request.user, **data.validated_data)
+        pair = users.password_change(
+            user=request.user, client=Client.of(request), **data.validated_data
+        )
         return Response(serializers.TokenPairSerializer(pair).data)
 
 
@@ -329,7 +346,7 @@ class MailRequestView(PublicAPIView):
     def post(self, request: Request) -> Response:
         data = serializers.MailRequestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        type(self).mail_request(**data.validated_data)
+        type(self).mail_request(**data.validated_data, client=Client.of(request))
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -402,7 +419,7 @@ class PasswordResetConfirmView(MailedLinkView):
     def post(self, request: Request) -> Response:
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        users.password_reset_confirm(**data.validated_data)
+        users.password_reset_confirm(**data.validated_data, client=Client.of(request))
         return Response({"detail": PASSWORD_RESET_DONE})
 
 

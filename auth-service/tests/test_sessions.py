@@ -175,6 +175,7 @@ def test_refresh_query_count_does_not_grow_with_the_table(user, other_user):
             issued_at=now,
             expires_at=now + timedelta(days=1),
             authenticated_at=now,
+            session_started_at=now,
         )
         for n in range(500)
     )

@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from accounts.clients import NO_CLIENT, Client
 from accounts.errors import LINK_INVALID
 from accounts.mail import SERVICE_NAME, mail_message_build, mail_send
 from accounts.models import User
+from accounts.services.events import Event, event_record
 
 
 class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
@@ -113,19 +115,20 @@ def email_verification_mail(*, user: User, send: bool) -> None:
         mail_send(message=message, purpose="email verification", user_id=user.pk)
 
 
-def password_reset_request(*, email: str) -> None:
+def password_reset_request(*, email: str, client: Client = NO_CLIENT) -> None:
     """Mail a reset link to the active user with `email`, if there is one.
 
-    The same work is done either way (a lookup, a token, a message) and the message is sent
-    off the request thread, so neither the answer nor its time tells whether the email is
-    registered.
+    The same work is done either way (a lookup, a token, a message, a recorded event) and the
+    message is sent off the request thread, so neither the answer nor its time tells whether
+    the email is registered.
     """
     user = _user_for_mail(email=email)
     known = user is not None and user.has_usable_password()
     _password_reset_mail(user=user if known else _stand_in_user(email=email), send=known)
+    event_record(Event.PASSWORD_RESET_REQUESTED, user_id=user.pk if known else None, client=client)
 
 
-def email_verification_request(*, email: str) -> None:
+def email_verification_request(*, email: str, client: Client = NO_CLIENT) -> None:
     """Mail a new verification link to the active, unverified user with `email`, if there is
     one and REQUIRE_EMAIL_VERIFICATION is on; the same work either way, as for a reset."""
     user = _user_for_mail(email=email)
@@ -133,3 +136,6 @@ def email_verification_request(*, email: str) -> None:
         settings.REQUIRE_EMAIL_VERIFICATION and user is not None and user.email_verified_at is None
     )
     email_verification_mail(user=user if pending else _stand_in_user(email=email), send=pending)
+    event_record(
+        Event.EMAIL_VERIFICATION_REQUESTED, user_id=user.pk if pending else None, client=client
+    )

@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.clients import NO_CLIENT, Client
 from accounts.errors import InvalidCredentialsError, RefreshTokenError
 from accounts.models import RefreshToken, User, user_lock
+from accounts.services.events import Event, Outcome, Reason, event_record
 from accounts.tokens import access_token_encode
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 class TokenPair:
     access_token: str
     refresh_token: str
+    session_id: str  # the family: the session's id, never a token
 
 
 def refresh_token_digest(*, token: uuid.UUID) -> str:
@@ -40,52 +43,66 @@ def refresh_token_digest(*, token: uuid.UUID) -> str:
 
 
 def refresh_token_issue(
-    *, user_id: int, family: uuid.UUID, authenticated_at: datetime, now: datetime | None = None
-) -> uuid.UUID:
-    """Store a new refresh token of `family` for `user_id` and return it: the only time it is
-    visible. The lifetime is read from constance now, so an admin change applies to the next
-    token."""
-    now = now or timezone.now()
+    *, user_id: int, client: Client, rotated: RefreshToken | None, now: datetime
+) -> RefreshToken:
+    """Store a new refresh token for `user_id`, issued to `client`, and return its row with the
+    token itself in `row.token`: the only time it is visible.
+
+    The token continues the session of `rotated` (its family, login and last proof of the
+    password); None starts a new session, logged in now by `client`. The lifetime is read
+    from constance now, so an admin change applies to the next token.
+    """
     token = uuid.uuid4()
-    RefreshToken.objects.create(
+    row = RefreshToken(
         digest=refresh_token_digest(token=token),
         user_id=user_id,
-        family=family,
         issued_at=now,
         expires_at=now + timedelta(seconds=config.REFRESH_TOKEN_LIFETIME),
-        authenticated_at=authenticated_at,
+        ip=client.ip,
+        user_agent=client.user_agent,
     )
-    return token
+    if rotated is None:
+        row.family = uuid.uuid4()
+        row.authenticated_at = row.session_started_at = now
+        row.login_ip, row.login_user_agent = client.ip, client.user_agent
+    else:
+        row.family = rotated.family
+        row.authenticated_at = rotated.authenticated_at
+        row.session_started_at = rotated.session_started_at
+        row.login_ip, row.login_user_agent = rotated.login_ip, rotated.login_user_agent
+    row.save(force_insert=True)
+    row.token = token
+    return row
 
 
 @transaction.atomic
 def token_pair_issue(
-    *,
-    user_id: int,
-    family: uuid.UUID | None = None,
-    authenticated_at: datetime | None = None,
+    *, user_id: int, client: Client = NO_CLIENT, rotated: RefreshToken | None = None
 ) -> TokenPair:
-    """Return a new access token and a new stored refresh token for `user_id`.
+    """Return a new access token and a new stored refresh token for `user_id`, issued to
+    `client`, continuing the session of `rotated` (None: a new session, whose password was
+    proved now).
 
-    `family` and `authenticated_at` are those of the token being rotated; None starts a new
-    session (a new family) whose password was proved now. The access token names the session
-    (`sid`) and that time (`auth_time`), with the lifetime constance holds now.
+    The access token names the session (`sid`) and when its password was last proved
+    (`auth_time`), with the lifetime constance holds now.
     """
-    family = family or uuid.uuid4()
-    authenticated_at = authenticated_at or timezone.now()
-    refresh_token = refresh_token_issue(
-        user_id=user_id, family=family, authenticated_at=authenticated_at
+    refresh = refresh_token_issue(
+        user_id=user_id, client=client, rotated=rotated, now=timezone.now()
     )
     access_token = access_token_encode(
         user_id=user_id,
-        session_id=str(family),
-        authenticated_at=authenticated_at,
+        session_id=str(refresh.family),
+        authenticated_at=refresh.authenticated_at,
         lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
     )
-    return TokenPair(access_token=access_token, refresh_token=str(refresh_token))
+    return TokenPair(
+        access_token=access_token,
+        refresh_token=str(refresh.token),
+        session_id=str(refresh.family),
+    )
 
 
-def session_start(*, user: User) -> TokenPair:
+def session_start(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
     """Start a session for `user`, who has just proved the password: return its first pair.
 
     Raise InvalidCredentialsError if every session of the user ended (a password or email
@@ -94,15 +111,26 @@ def session_start(*, user: User) -> TokenPair:
     which sessions_end holds while it bumps the generation.
     """
     with transaction.atomic():
-        if user_lock(user_id=user.pk) != user.session_generation:
-            raise InvalidCredentialsError(InvalidCredentialsError.message)
-        return token_pair_issue(user_id=user.pk)
+        current = user_lock(user_id=user.pk) == user.session_generation
+        pair = token_pair_issue(user_id=user.pk, client=client) if current else None
+    if pair is None:
+        event_record(
+            Event.LOGIN,
+            Outcome.FAILURE,
+            user_id=user.pk,
+            client=client,
+            reason=Reason.SESSIONS_ENDED,
+        )
+        raise InvalidCredentialsError(InvalidCredentialsError.message)
+    event_record(Event.LOGIN, user_id=user.pk, client=client, session_id=pair.session_id)
+    return pair
 
 
 def sessions_end(*, user_id: int, keep_session: str | None = None) -> int:
     """End every session of the user but `keep_session` (a family id): revoke their refresh
-    tokens, and bump the session generation so that no login in flight starts one after
-    (session_start). Return how many tokens were active.
+    tokens, marked as ended (their access tokens are refused at once), and bump the session
+    generation so that no login in flight starts one after (session_start). Return how many
+    tokens were active.
 
     The user's row is locked first, as refresh_token_rotate locks it: under READ COMMITTED
     this UPDATE could otherwise miss a token that a rotation in flight inserts.
@@ -114,11 +142,14 @@ def sessions_end(*, user_id: int, keep_session: str | None = None) -> int:
         if keep_session is not None:
             tokens = tokens.exclude(family=keep_session)
         tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
-        return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return tokens.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), session_ended=True
+        )
 
 
-def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
-    """Revoke `token` and return a new pair in the same family; raise RefreshTokenError.
+def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> TokenPair:
+    """Revoke `token` and return a new pair in the same family, issued to `client`; raise
+    RefreshTokenError.
 
     Race-free: a conditional UPDATE claims the token only while it is active (or, within
     REFRESH_TOKEN_REUSE_GRACE, still reusable), and its row count decides. Any other revoked
@@ -152,19 +183,17 @@ def refresh_token_rotate(*, token: uuid.UUID) -> TokenPair:
                 stored = RefreshToken.objects.select_related("user").get(digest=digest)
         if claimed:
             if stored.user.is_active:
-                return token_pair_issue(
-                    user_id=stored.user_id,
-                    family=stored.family,
-                    authenticated_at=stored.authenticated_at,
-                )
+                return token_pair_issue(user_id=stored.user_id, client=client, rotated=stored)
             rejection = RefreshTokenError(RefreshTokenError.INACTIVE)
         else:
-            rejection = _refresh_token_rejection(digest=digest, now=now)
+            rejection = _refresh_token_rejection(digest=digest, now=now, client=client)
     raise rejection
 
 
-def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError:
-    """Explain why the token with `digest` could not be claimed; revoke its family on replay."""
+def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> RefreshTokenError:
+    """Explain why the token with `digest` could not be claimed; on replay, end its session
+    (its family is revoked, marked as ended: the presented token too, so that the mark stays
+    when no token of the family was live)."""
     presented = (
         RefreshToken.objects.filter(digest=digest)
         .values("user_id", "family", "revoked_at", "expires_at")
@@ -176,12 +205,20 @@ def _refresh_token_rejection(*, digest: str, now: datetime) -> RefreshTokenError
         _family_grace_end(family=presented["family"])
         revoked = RefreshToken.objects.filter(
             family=presented["family"], revoked_at__isnull=True
-        ).update(revoked_at=now)
+        ).update(revoked_at=now, session_ended=True)
+        RefreshToken.objects.filter(digest=digest).update(session_ended=True)
         logger.warning(
             "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
             presented["family"],
             presented["user_id"],
             revoked,
+        )
+        event_record(
+            Event.REFRESH_REPLAYED,
+            Outcome.FAILURE,
+            user_id=presented["user_id"],
+            client=client,
+            session_id=presented["family"],
         )
         return RefreshTokenError(RefreshTokenError.REVOKED)
     return RefreshTokenError(RefreshTokenError.EXPIRED)
@@ -195,9 +232,15 @@ def _family_grace_end(*, family: uuid.UUID) -> None:
     )
 
 
-@transaction.atomic
-def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int:
-    """Revoke `token` (logout) and return how many tokens were revoked.
+def refresh_token_revoke(
+    *, token: uuid.UUID, all_sessions: bool = False, client: Client = NO_CLIENT
+) -> int:
+    """Revoke `token` (logout) and return how many tokens were revoked; record the session's
+    end when one did.
+
+    A plain logout leaves the session's access tokens valid until they expire (the brief's
+    walkthrough asks /api/me/ after it); the other sessions that `all_sessions` ends are marked
+    ended, refused at once (sessions_end).
 
     Idempotent in the sense of RFC 7009 2.2: an unknown, expired or already revoked token is
     not an error. A revoked token ends its whole family, as a refresh replay would: a rotated
@@ -205,6 +248,21 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
     `all_sessions`, a live token also ends every other session of its user (sessions_end); a
     stale token cannot do that.
     """
+    with transaction.atomic():
+        revoked, presented = _refresh_token_revoke(token=token, all_sessions=all_sessions)
+    if revoked:
+        reason = Reason.LOGOUT_ALL if all_sessions else Reason.LOGOUT
+        event_record(
+            Event.SESSION_ENDED,
+            user_id=presented["user_id"],
+            client=client,
+            session_id=presented["family"],
+            reason=reason,
+        )
+    return revoked
+
+
+def _refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool) -> tuple[int, dict | None]:
     digest = refresh_token_digest(token=token)
     now = timezone.now()
     presented = (
@@ -213,7 +271,7 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
         .first()
     )
     if presented is None:
-        return 0
+        return 0, None
     user_lock(user_id=presented["user_id"])
     _family_grace_end(family=presented["family"])
     live = RefreshToken.objects.filter(digest=digest, revoked_at__isnull=True, expires_at__gt=now)
@@ -221,12 +279,56 @@ def refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool = False) -> int
         revoked = 1
         if all_sessions:
             revoked += sessions_end(user_id=presented["user_id"])
-        return revoked
+        return revoked, presented
     if presented["revoked_at"] is None:
-        return 0  # expired: its family lives on through newer tokens, if any
-    return RefreshToken.objects.filter(family=presented["family"], revoked_at__isnull=True).update(
-        revoked_at=now
+        return 0, presented  # expired: its family lives on through newer tokens, if any
+    family = RefreshToken.objects.filter(family=presented["family"], revoked_at__isnull=True)
+    return family.update(revoked_at=now), presented
+
+
+def session_end(
+    *, user_id: int, session_id: uuid.UUID, client: Client = NO_CLIENT, reason: Reason
+) -> bool:
+    """End the session `session_id` of the user (DELETE /api/sessions/{id}/, the admin):
+    revoke its live refresh tokens, marked as ended so that its access tokens are refused at
+    once. Return False if the user has no such live session (unknown, ended, or another
+    user's: the caller cannot tell which).
+
+    Race-free as sessions_end: the user's row is locked first, as a rotation locks it, so a
+    rotation in flight either has committed its new token (revoked here) or finds the
+    presented one revoked.
+    """
+    with transaction.atomic():
+        user_lock(user_id=user_id)
+        tokens = RefreshToken.objects.filter(user_id=user_id, family=session_id)
+        tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
+        ended = tokens.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).update(
+            revoked_at=timezone.now(), session_ended=True
+        )
+    if ended:
+        event_record(
+            Event.SESSION_ENDED,
+            user_id=user_id,
+            client=client,
+            session_id=session_id,
+            reason=reason,
+        )
+    return bool(ended)
+
+
+def sessions_end_others(*, user_id: int, current_session: str, client: Client = NO_CLIENT) -> int:
+    """End every session of the user but `current_session` (POST /api/sessions/end-others/),
+    with sessions_end's guarantee against concurrent refreshes and logins; return how many
+    refresh tokens were live."""
+    ended = sessions_end(user_id=user_id, keep_session=current_session)
+    event_record(
+        Event.SESSION_ENDED,
+        user_id=user_id,
+        client=client,
+        session_id=current_session,
+        reason=Reason.ENDED_OTHERS,
     )
+    return ended
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.clients import NO_CLIENT, Client
 from accounts.errors import (
     EMAIL_TAKEN,
     REAUTHENTICATION_REQUIRED,
@@ -18,6 +19,7 @@ from accounts.errors import (
     InvalidCredentialsError,
 )
 from accounts.models import RefreshToken, User, user_lock
+from accounts.services.events import Event, Outcome, Reason, event_record
 from accounts.services.links import (
     email_verification_mail,
     email_verification_token_generator,
@@ -27,7 +29,7 @@ from accounts.services.sessions import TokenPair, sessions_end, token_pair_issue
 from accounts.tokens import AccessTokenClaims
 
 
-def user_create(*, email: str, password: str) -> User:
+def user_create(*, email: str, password: str, client: Client = NO_CLIENT) -> User:
     """Create and return an active user; raise ValidationError if the email is taken.
 
     The caller has run the password validators. The unique constraint on Lower("email") is the
@@ -41,6 +43,7 @@ def user_create(*, email: str, password: str) -> User:
             user.save()
     except IntegrityError as e:
         raise ValidationError({"email": [EMAIL_TAKEN]}) from e
+    event_record(Event.REGISTERED, user_id=user.pk, client=client)
     if settings.REQUIRE_EMAIL_VERIFICATION:
         email_verification_mail(user=user, send=True)
     return user
@@ -53,6 +56,7 @@ def user_update(
     username: str | None = None,
     email: str | None = None,
     current_password: str | None = None,
+    client: Client = NO_CLIENT,
 ) -> User:
     """Change the given fields of `user` (None leaves a field unchanged) and return it.
 
@@ -76,11 +80,20 @@ def user_update(
             user.username = username
             user.save(update_fields=["username"])
         if email_changed:
-            user_email_set(user=user, email=email, keep_session=session and session.session_id)
+            user_email_set(
+                user=user, email=email, keep_session=session and session.session_id, client=client
+            )
     return user
 
 
-def user_email_set(*, user: User, email: str, keep_session: str | None = None) -> None:
+def user_email_set(
+    *,
+    user: User,
+    email: str,
+    keep_session: str | None = None,
+    client: Client = NO_CLIENT,
+    reason: Reason | str = "",
+) -> None:
     """Give `user` a new email, the one rule of the API and the admin: the address is left
     unverified (with REQUIRE_EMAIL_VERIFICATION a link is mailed to it) and every session but
     `keep_session` (the session that asked) ends. Raise ValidationError if the email is taken.
@@ -93,6 +106,9 @@ def user_email_set(*, user: User, email: str, keep_session: str | None = None) -
             sessions_end(user_id=user.pk, keep_session=keep_session)
     except IntegrityError as e:
         raise ValidationError({"email": [EMAIL_TAKEN]}) from e
+    event_record(
+        Event.EMAIL_CHANGED, user_id=user.pk, client=client, session_id=keep_session, reason=reason
+    )
     if settings.REQUIRE_EMAIL_VERIFICATION:
         email_verification_mail(user=user, send=True)
 
@@ -119,28 +135,54 @@ def _recent_authentication_check(
         raise ValidationError({"current_password": [REAUTHENTICATION_REQUIRED]})
 
 
-def user_authenticate(*, email: str, password: str) -> User:
+def user_authenticate(*, email: str, password: str, client: Client = NO_CLIENT) -> User:
     """Return the active user with this email and password; raise InvalidCredentialsError otherwise.
 
     Django's ModelBackend runs the password hasher even when no user has this email, so the
     response time does not reveal which emails are registered. With REQUIRE_EMAIL_VERIFICATION,
-    the right password of an unverified user raises EmailNotVerifiedError.
+    the right password of an unverified user raises EmailNotVerifiedError. A refusal is
+    recorded as a failed login.
     """
     user = authenticate(email=email, password=password)
     if user is None:
+        login_failure_record(email=email, client=client)
         raise InvalidCredentialsError(InvalidCredentialsError.message)
     if settings.REQUIRE_EMAIL_VERIFICATION and user.email_verified_at is None:
+        login_failure_record(email=email, client=client, reason=Reason.UNVERIFIED)
         raise EmailNotVerifiedError(EmailNotVerifiedError.message)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
 
 
-def user_delete(*, user: User, current_password: str) -> None:
+def login_throttled_record(*, email: str, client: Client) -> None:
+    """Record a login of `email` refused by the failed-login limits, its password unchecked."""
+    login_failure_record(email=email, client=client, reason=Reason.THROTTLED)
+
+
+def login_failure_record(*, email: str, client: Client, reason: Reason | None = None) -> None:
+    """Record a failed login of `email` (by default a wrong password, or an inactive or unknown
+    account, as the account says), for the account if there is one. The same lookup and write
+    either way, so that the time tells nothing about the account."""
+    try:
+        account = User.objects.get_by_natural_key(email)
+    except User.DoesNotExist:
+        account = None
+    if account is None:
+        user_id, reason = None, reason or Reason.UNKNOWN_ACCOUNT
+    else:
+        user_id = account.pk
+        reason = reason or (Reason.BAD_PASSWORD if account.is_active else Reason.INACTIVE)
+    event_record(Event.LOGIN, Outcome.FAILURE, user_id=user_id, client=client, reason=reason)
+
+
+def user_delete(*, user: User, current_password: str, client: Client = NO_CLIENT) -> None:
     """Delete `user` and, by cascade, every refresh token; raise ValidationError if
-    `current_password` is wrong. Access tokens already issued die when they expire."""
+    `current_password` is wrong. Access tokens already issued die when they expire. The
+    account's security events stay, unlinked, until their retention ends."""
     _current_password_check(user=user, current_password=current_password)
     with transaction.atomic():
         user_lock(user_id=user.pk)  # before the cascade touches the tokens (user_lock)
+        event_record(Event.ACCOUNT_DELETED, user_id=user.pk, client=client)
         user.delete()
 
 
@@ -156,7 +198,9 @@ def _new_password_validate(*, user: User, new_password: str) -> None:
         raise ValidationError({"new_password": list(e.messages)}) from e
 
 
-def password_change(*, user: User, current_password: str, new_password: str) -> TokenPair:
+def password_change(
+    *, user: User, current_password: str, new_password: str, client: Client = NO_CLIENT
+) -> TokenPair:
     """Set `user`'s password and return a fresh pair; every earlier refresh token is revoked.
 
     Raise ValidationError if `current_password` is wrong or `new_password` fails the
@@ -165,7 +209,9 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     _current_password_check(user=user, current_password=current_password)
     _new_password_validate(user=user, new_password=new_password)
     user_password_set(user=user, password=new_password)
-    return token_pair_issue(user_id=user.pk)
+    pair = token_pair_issue(user_id=user.pk, client=client)
+    event_record(Event.PASSWORD_CHANGED, user_id=user.pk, client=client, session_id=pair.session_id)
+    return pair
 
 
 def user_password_set(*, user: User, password: str) -> None:
@@ -177,8 +223,17 @@ def user_password_set(*, user: User, password: str) -> None:
         sessions_end(user_id=user.pk)
 
 
+def user_password_set_by_admin(*, user: User, client: Client = NO_CLIENT) -> None:
+    """The admin has set a new (or unusable) password on `user`: every session ends, as in
+    the API, and it is recorded."""
+    sessions_end(user_id=user.pk)
+    event_record(Event.PASSWORD_CHANGED, user_id=user.pk, client=client, reason=Reason.ADMIN)
+
+
 @transaction.atomic
-def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+def password_reset_confirm(
+    *, uid: str, token: str, new_password: str, client: Client = NO_CLIENT
+) -> User:
     """Set the password of the user a reset link was made for; every refresh token is revoked.
 
     Raise ValidationError for a wrong, used or expired link, or a password failing the
@@ -190,6 +245,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
     user_password_set(user=user, password=new_password)
+    event_record(Event.PASSWORD_RESET_COMPLETED, user_id=user.pk, client=client)
     return user
 
 

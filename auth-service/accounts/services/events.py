@@ -1,0 +1,65 @@
+"""Security events: THE one place where one is recorded.
+
+Every security event (a login or a failed one, a password changed or reset, an email changed,
+a session ended, a refresh replay, a registration, an account deleted) goes through
+`event_record`, called in one line by the service that does the thing. It stores the event
+(`SecurityEvent`, shown at /api/me/activity/ and in the admin, kept
+SECURITY_EVENT_RETENTION_DAYS); the event's metric and its audit log line are added here too,
+so the three can never drift apart.
+"""
+
+import uuid
+from enum import StrEnum
+
+from django.utils import timezone
+
+from accounts.clients import NO_CLIENT, Client
+from accounts.models import SecurityEvent
+
+Event = SecurityEvent.Kind
+Outcome = SecurityEvent.Outcome
+
+
+class Reason(StrEnum):
+    """Why a login failed, or who ended a session: the event's `reason`."""
+
+    BAD_PASSWORD = "bad_password"  # noqa: S105 (a reason, not a password)
+    UNKNOWN_ACCOUNT = "unknown_account"
+    INACTIVE = "inactive"
+    UNVERIFIED = "unverified"
+    THROTTLED = "throttled"
+    SESSIONS_ENDED = "sessions_ended"  # every session ended while the login was in flight
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
+    ENDED = "ended"  # DELETE /api/sessions/{id}/
+    ENDED_OTHERS = "ended_others"
+    ADMIN = "admin"
+
+
+def event_record(
+    event: Event,
+    outcome: Outcome = Outcome.SUCCESS,
+    *,
+    user_id: int | None = None,
+    client: Client = NO_CLIENT,
+    session_id: uuid.UUID | str | None = None,
+    reason: Reason | str = "",
+) -> SecurityEvent:
+    """Record that `event` happened to the account `user_id` (None: no known account), from
+    `client`, in session `session_id` (a refresh-token family), and return the stored row.
+
+    A row is stored whether or not the account is known, so that a request about an unknown
+    email does the same work as one about a known email (no timing tells them apart).
+    `reason` names the cause in a word (a failed login's `bad_password`, an ended session's
+    `logout`).
+    """
+    return SecurityEvent.objects.create(
+        user_id=user_id,
+        occurred_at=timezone.now(),
+        event=event,
+        outcome=outcome,
+        reason=reason,
+        session_id=session_id,
+        ip=client.ip,
+        user_agent=client.user_agent,
+    )
