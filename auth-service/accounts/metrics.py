@@ -26,3 +26,28 @@ HTTP_REQUESTS_IN_FLIGHT = Gauge(
     "Requests being served now.",
     multiprocess_mode="livesum",
 )
+
+# --- Business events (accounts/services/events.py, event_record: the one place) ----------
+AUTH_EVENTS = Counter(
+    "auth_events_total",
+    "Security events, as Keycloak's user events: event (login, refresh, registered, ...), "
+    "outcome (success, failure) and reason (bad_password, unknown_account, throttled, "
+    "replay, ...; empty when none).",
+    ["event", "outcome", "reason"],
+)
+PASSWORD_VERIFY_DURATION = Histogram(
+    "auth_password_verify_duration_seconds",
+    "Time to verify a password against its Argon2 hash (accounts/hashers.py).",
+    buckets=(0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0),
+)
+REDIS_FALLBACK = Gauge(
+    "auth_redis_fallback_active",
+    "1 while a worker skips an unreachable Redis (throttles in the database, last known "
+    "token lifetimes: accounts/redis_outage.py), else 0.",
+    multiprocess_mode="max",
+)
+DATABASE_ERRORS = Counter(
+    "auth_database_errors_total",
+    "Requests answered 503 because the database could not be reached or was locked "
+    "(config/middleware.py).",
+)

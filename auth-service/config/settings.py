@@ -259,7 +259,8 @@ SILENCED_SYSTEM_CHECKS = ["auth.E003"]
 # recommendation (https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#using-argon2).
 # The others stay so that existing hashes still verify and get upgraded at the next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Django's, with its verifications timed (docs/observability.md).
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.clients import NO_CLIENT, Client
 from accounts.errors import InvalidCredentialsError, RefreshTokenError
 from accounts.models import RefreshToken, User, user_lock
-from accounts.services.events import Event, Outcome, Reason, event_record
+from accounts.services.events import Event, Outcome, Reason, Signal, event_record
 from accounts.tokens import access_token_encode
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,16 @@ def refresh_token_issue(
     return row
 
 
+# A refused refresh's reason, in the audit log and auth_events_total; a revoked token
+# presented again is a replay (its family is revoked, _refresh_token_rejection).
+REFRESH_REFUSAL_REASONS = {
+    RefreshTokenError.UNKNOWN: "unknown",
+    RefreshTokenError.EXPIRED: "expired",
+    RefreshTokenError.REVOKED: "replay",
+    RefreshTokenError.INACTIVE: "inactive",
+}
+
+
 @transaction.atomic
 def token_pair_issue(
     *, user_id: int, client: Client = NO_CLIENT, rotated: RefreshToken | None = None
@@ -94,6 +104,9 @@ def token_pair_issue(
         session_id=str(refresh.family),
         authenticated_at=refresh.authenticated_at,
         lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+    )
+    event_record(
+        Signal.ACCESS_TOKEN_ISSUED, user_id=user_id, client=client, session_id=refresh.family
     )
     return TokenPair(
         access_token=access_token,
@@ -160,6 +173,7 @@ def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> Tok
         owner = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
         owner_id = owner.first()
         if owner_id is None:
+            event_record(Signal.REFRESH, Outcome.FAILURE, client=client, reason="unknown")
             raise RefreshTokenError(RefreshTokenError.UNKNOWN)
         # Before the claim: a concurrent logout everywhere or password change then either
         # sees the new token or revokes the presented one first (User.sessions_end).
@@ -183,10 +197,16 @@ def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> Tok
                 stored = RefreshToken.objects.select_related("user").get(digest=digest)
         if claimed:
             if stored.user.is_active:
-                return token_pair_issue(user_id=stored.user_id, client=client, rotated=stored)
+                pair = token_pair_issue(user_id=stored.user_id, client=client, rotated=stored)
+                event_record(
+                    Signal.REFRESH, user_id=owner_id, client=client, session_id=pair.session_id
+                )
+                return pair
             rejection = RefreshTokenError(RefreshTokenError.INACTIVE)
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now, client=client)
+    reason = REFRESH_REFUSAL_REASONS[str(rejection)]
+    event_record(Signal.REFRESH, Outcome.FAILURE, user_id=owner_id, client=client, reason=reason)
     raise rejection
 
 
