@@ -95,6 +95,14 @@ EXPECTED = {
     'http_requests_total{job="score",route="/score",method="GET",status="200"}': 1,
     'score_token_verifications_total{job="score",outcome="valid"}': 1,
     'http_request_duration_seconds_count{job="score",route="/score",method="GET",status="200"}': 1,
+    'auth_events_total{job="auth",event="login",outcome="failure",reason="bad_password"}': 1,
+    'auth_events_total{job="auth",event="login",outcome="success"}': 1,
+    'auth_events_total{job="auth",event="refresh",outcome="success"}': 1,
+    'auth_events_total{job="auth",event="refresh",outcome="failure",reason="replay"}': 1,
+    'auth_events_total{job="auth",event="refresh_replayed",outcome="failure"}': 1,
+    # The login's pair and the refresh's.
+    'auth_events_total{job="auth",event="access_token_issued"}': 2,
+    'auth_password_verify_duration_seconds_count{job="auth"}': 2,
 }
 
 
