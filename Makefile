@@ -25,6 +25,10 @@ BIN := $(VENV)/bin
 # logs.py: docs/observability.md).
 VENDORED := token_contract.py token_cache.py logs.py
 
+# JUNIT_DIR=DIR: every suite also writes pytest's JUnit XML report there, one file per target
+# and virtualenv (DIR/test-auth.venv.xml, DIR/test-auth.venv-3.12.xml...); .ci/run adds them up.
+junit = $(if $(JUNIT_DIR),--junitxml=$(abspath $(JUNIT_DIR))/$@$(VENV).xml)
+
 # $(call venv,DIR[,REQUIREMENTS]): (re)build DIR/$(VENV) from REQUIREMENTS, by default
 # DIR/requirements-dev.txt.
 define venv
@@ -83,16 +87,16 @@ fmt: $(TOOLS_VENV)  ## Format and auto-fix with ruff.
 test: lint test-devstack test-score test-auth test-e2e test-deploy  ## Lint, then every suite (the CI command).
 
 test-devstack: $(TOOLS_VENV)  ## devstack's own suite: .env, keys, rotation, the gateway's config.
-	$(BIN)/python -m pytest devstack
+	$(BIN)/python -m pytest devstack $(junit)
 
 test-score: $(SCORE_VENV)  ## The score service's suite.
-	cd score-service && $(BIN)/python -m pytest
+	cd score-service && $(BIN)/python -m pytest $(junit)
 
 test-auth: $(AUTH_VENV)  ## The auth service's suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
-	cd auth-service && $(BIN)/python -m pytest
+	cd auth-service && $(BIN)/python -m pytest $(junit)
 
 test-e2e: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## End-to-end through nginx (skipped without nginx).
-	$(BIN)/python -m pytest e2e
+	$(BIN)/python -m pytest e2e $(junit)
 
 # The oldest and the newest Kubernetes versions the manifests support (docs/kubernetes.md).
 # checkov runs offline: no Prisma Cloud mappings (BC_SKIP_MAPPING, --skip-download), no update check.
@@ -112,13 +116,13 @@ test-deploy: $(TOOLS_VENV) $(AUTH_VENV) $(DEPLOY_VENV)  ## Kubernetes: render ea
 	done
 	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE deploy/$(BIN)/checkov --skip-download \
 		--quiet --compact --framework kubernetes --directory $(RENDERED)
-	$(BIN)/python -m pytest deploy/tests
+	$(BIN)/python -m pytest deploy/tests $(junit)
 
 bench: $(SCORE_VENV)  ## Benchmarks: ratios measured in one run.
 	cd score-service && $(BIN)/python bench.py
 
+# It needs wrk and nginx, and says how to install whichever is missing (it installs nothing).
 bench-http: $(TOOLS_VENV) $(AUTH_VENV) $(SCORE_VENV)  ## HTTP benchmark with wrk: the stack through nginx, and its peers.
-	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python scripts/bench_http.py --venv $(VENV)
 
 lock: $(TOOLS_VENV)  ## Recompile every hash-locked requirements file from its .in file.

@@ -21,6 +21,7 @@ from operator import itemgetter
 
 from app.game import generate_game, get_score
 from app.scoreboard import scoreboard_from_stamps
+from tests.test_game import linear_get_score  # the O(n) reference the tests check against
 
 SEED = 2024
 QUERIES = 1_000  # random offsets, the same in every timed pass (timeit style)
@@ -29,16 +30,6 @@ LINEAR_QUERIES = 100
 LINEAR_REPEATS = 3
 
 OFFSET_KEY = itemgetter("offset")
-
-
-def linear_get_score(game_stamps, offset):
-    """The O(n) reference: walk from the start to the first stamp past the offset."""
-    found = None
-    for stamp in game_stamps:
-        if stamp["offset"] > offset:
-            break
-        found = stamp
-    return found["score"]["home"], found["score"]["away"]
 
 
 def bisect_get_score(game_stamps, offset):

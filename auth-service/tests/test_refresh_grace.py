@@ -2,6 +2,7 @@
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -114,6 +115,7 @@ def test_the_admin_refuses_a_grace_outside_0_to_60_seconds(admin_client, seconds
 
 
 def _concurrent_refreshes(token: str, count: int) -> list[object]:
+    """Send token to rotate() from count threads at once; return each one's pair or error."""
     barrier = threading.Barrier(count)
     outcomes: list[object] = []
 
@@ -134,16 +136,20 @@ def _concurrent_refreshes(token: str, count: int) -> list[object]:
     return outcomes
 
 
+def _races_within_the_grace(rounds: int, count: int) -> Iterator[list[object]]:
+    """With a 10 s reuse grace, rounds times: a fresh refresh token sent by count threads at
+    once; yield each round's outcomes."""
+    config.REFRESH_TOKEN_REUSE_GRACE = 10
+    user = users.user_create(email=f"racer-{count}@example.com", password=PASSWORD)
+    for _ in range(rounds):
+        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
+        yield _concurrent_refreshes(token, count)
+
+
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_within_the_grace_both_get_a_live_pair():
-    config.REFRESH_TOKEN_REUSE_GRACE = 10
-    user = users.user_create(email="double@example.com", password=PASSWORD)
-    for _ in range(20):
-        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
-
-        outcomes = _concurrent_refreshes(token, 2)
-
+    for outcomes in _races_within_the_grace(rounds=20, count=2):
         assert all(isinstance(o, sessions.TokenPair) for o in outcomes)
         assert all(stored(o.refresh_token).revoked_at is None for o in outcomes)
 
@@ -151,12 +157,6 @@ def test_two_concurrent_refreshes_within_the_grace_both_get_a_live_pair():
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_three_concurrent_refreshes_within_the_grace_get_two_pairs_and_one_refusal():
-    config.REFRESH_TOKEN_REUSE_GRACE = 10
-    user = users.user_create(email="triple@example.com", password=PASSWORD)
-    for _ in range(10):
-        token = sessions.token_pair_issue(user_id=user.pk).refresh_token
-
-        outcomes = _concurrent_refreshes(token, 3)
-
+    for outcomes in _races_within_the_grace(rounds=10, count=3):
         pairs = [o for o in outcomes if isinstance(o, sessions.TokenPair)]
         assert (len(pairs), len(outcomes)) == (2, 3)

@@ -337,7 +337,7 @@ def _get(url: str, headers: dict, timeout: float) -> int:
 
 
 @pytest.mark.skipif(
-    not AUTH_PYTHON.exists() and not os.environ.get("REQUIRE_FULL_STACK"),
+    not AUTH_PYTHON.exists(),
     reason="the auth service's venv is missing: make test-deploy builds it",
 )
 def test_a_dead_database_fails_auth_readiness_but_not_its_liveness(env_file):
