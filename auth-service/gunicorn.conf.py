@@ -70,12 +70,9 @@ def on_starting(server: Arbiter) -> None:
 
 def when_ready(server: Arbiter) -> None:
     if metrics_enabled:
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+        from accounts.metrics_server import metrics_serve  # after PROMETHEUS_MULTIPROC_DIR
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        host, _, port = metrics_bind.rpartition(":")
-        start_http_server(int(port), addr=host or "0.0.0.0", registry=registry)  # noqa: S104
+        metrics_serve(metrics_bind)
         server.log.info("metrics on http://%s/metrics", metrics_bind)
 
 

@@ -206,3 +206,14 @@ def test_the_gateways_status_is_served_on_its_internal_listener_only(gateway, st
     assert status.status_code == 200
     assert status.text.startswith("Active connections:")
     assert gateway.get("/stub_status").status_code == 404
+
+
+def test_process_metrics_cover_the_master_and_every_auth_worker(stack):
+    text = metrics_read(stack.ports.auth_metrics)
+    pids = {
+        dict(LABEL.findall(match["labels"]))["pid"]
+        for line in text.splitlines()
+        if (match := SAMPLE.match(line)) and match["name"] == "process_resident_memory_bytes"
+    }
+
+    assert pids == auth_workers(stack) | {str(stack.services["auth"].process.pid)}

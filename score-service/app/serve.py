@@ -42,12 +42,9 @@ def main() -> None:
         for stale in folder.glob("*.db"):
             stale.unlink()
         # Imported only now: prometheus_client picks its multiprocess mode at import.
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+        from app.metrics_server import metrics_serve
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        host, _, port = settings.METRICS_BIND.rpartition(":")
-        start_http_server(int(port), addr=host, registry=registry)
+        metrics_serve(settings.METRICS_BIND)
     log_config = folder / "logging.json"
     log_config.write_text(json.dumps(logging_config(settings.LOG_FORMAT)), encoding="utf-8")
     uvicorn.main.main([*arguments, "--log-config", str(log_config), "--no-access-log"])
