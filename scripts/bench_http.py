@@ -61,14 +61,15 @@ SCORE = "/score?offset=1000"
 
 # Neither metrics nor a line per request (docs/observability.md).
 UNINSTRUMENTED = {"METRICS_ENABLED": "0", "LOG_REQUESTS": "0"}
-# The uvicorn peers, run by the score service's interpreter: name: (ASGI app, uvicorn options,
-# environment on top of the score service's). No access log: the stack's score service has
-# none of uvicorn's either (app/serve.py).
+# The uvicorn peers, run by the score service's interpreter and launcher (app/serve.py, as the
+# stack's: its logging, its metrics on a port and folder of each peer's own): name: (ASGI app,
+# uvicorn options, environment on top of the score service's).
 PEERS = {
     "score peer": ("bench_peers.score_naive:app", (), {}),
     "route only": ("bench_peers.score_route_only:app", (), {}),
     "h11": ("app.main:app", PLAIN_UVICORN, {}),
     "score uninstrumented": ("app.main:app", (), UNINSTRUMENTED),
+    "score without request lines": ("app.main:app", (), {"LOG_REQUESTS": "0"}),
 }
 # The gunicorn peers, on the auth service's gunicorn.conf.py: name: environment on top of the
 # auth service's.
@@ -108,6 +109,11 @@ RATIOS = [
         0.9,
     ),
     Ratio(
+        "(info) /score metrics only vs without",
+        "direct /score, metrics only",
+        "direct /score, uninstrumented",
+    ),
+    Ratio(
         "instrumentation: /api/me/ with vs without",
         "direct /api/me/",
         "direct /api/me/, uninstrumented",
@@ -144,6 +150,12 @@ def targets(url: dict[str, str], pid: dict[str, int]) -> list[Target]:
             (pid["score uninstrumented"],),
         ),
         Target("direct /api/me/, uninstrumented", f"{url['auth uninstrumented']}/api/me/", True),
+        Target(
+            "direct /score, metrics only",
+            url["score without request lines"] + SCORE,
+            True,
+            (pid["score without request lines"],),
+        ),
     ]
 
 
@@ -182,12 +194,18 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
     # The score service's interpreter, modules (app.game) and environment, so a peer runs the
     # same FastAPI, PyJWT and uvicorn, and uvicorn's server unless its options say.
     for name, (app, server, environment) in PEERS.items():
-        address = ["--host", "127.0.0.1", "--port", str(ports[name]), "--no-access-log"]
+        address = ["--host", "127.0.0.1", "--port", str(ports[name])]
         processes[name] = spawn(
             name,
-            [stack.python(SCORE_DIR), "-m", "uvicorn", app, *address, *server],
+            [stack.python(SCORE_DIR), "-m", "app.serve", app, *address, *server],
             cwd=ROOT / "scripts",
-            env={**stack.environment("score"), "PYTHONPATH": str(SCORE_DIR), **environment},
+            env={
+                **stack.environment("score"),
+                "PYTHONPATH": str(SCORE_DIR),
+                "METRICS_BIND": f"127.0.0.1:{free_port()}",
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"{name.replace(' ', '-')}-metrics"),
+                **environment,
+            },
         )
     for name, environment in AUTH_PEERS.items():
         processes[name] = spawn(
@@ -197,8 +215,9 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
             env={
                 **stack.environment(),
                 "GUNICORN_BIND": f"127.0.0.1:{ports[name]}",
-                # Its own metrics port, off the stack's (it has metrics only if enabled).
+                # Its own metrics port and folder, off the stack's.
                 "METRICS_BIND": f"127.0.0.1:{free_port()}",
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"{name.replace(' ', '-')}-metrics"),
                 "PYTHONPATH": f"{ROOT / 'scripts'}:{site}",
                 **environment,
             },

@@ -7,7 +7,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from accounts import metrics
+from accounts.http_metrics import (
+    HTTP_REQUESTS_IN_FLIGHT,
+    http_method_label,
+    http_request_observed,
+)
 from accounts.logs import REQUEST_ID, request_id_read, request_logged
 
 UNMATCHED = "unmatched"
@@ -51,16 +55,16 @@ class ObservabilityMiddleware:
         token = REQUEST_ID.set(request_id_read(request.headers.get("X-Request-ID")))
         start = time.perf_counter()
         if self.metrics:
-            metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
+            HTTP_REQUESTS_IN_FLIGHT.inc()
         response = self.get_response(request)
         duration = time.perf_counter() - start
         route = route_template(request)
-        method = request.method if request.method in metrics.HTTP_METHODS else "other"
+        method = http_method_label(request.method)
         if self.metrics:
-            metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
-            labels = (route, method, str(response.status_code))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_REQUEST_DURATION.labels(*labels).observe(duration)
+            HTTP_REQUESTS_IN_FLIGHT.dec()
+            http_request_observed(
+                route=route, method=method, status=response.status_code, duration=duration
+            )
         if self.log:
             request_logged(
                 method=method,

@@ -43,7 +43,7 @@ class AccessTokenBearer(HTTPBearer):
         claims = self.cached(request)
         if claims is not None:
             return claims
-        metrics.TOKEN_CACHE_LOOKUPS.labels("miss").inc()
+        metrics.TOKEN_CACHE_MISS.inc()
         claims = request.app.state.token_cache.verify(
             token,
             lambda token: access_token_decode(token, settings=settings),
@@ -65,7 +65,7 @@ class AccessTokenBearer(HTTPBearer):
             token, leeway=request.app.state.settings.JWT_LEEWAY
         )
         if claims is not None:
-            metrics.TOKEN_CACHE_LOOKUPS.labels("hit").inc()
+            metrics.TOKEN_CACHE_HIT.inc()
             request.state.user_id = claims.sub
         return claims
 

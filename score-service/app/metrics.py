@@ -1,5 +1,6 @@
-"""The score service's Prometheus metrics and the ASGI middleware that counts, times and logs
-each request (docs/observability.md lists the metrics).
+"""The score service's own Prometheus metrics (the HTTP ones: app/http_metrics.py) and the
+ASGI middleware that counts, times and logs each request (docs/observability.md lists the
+metrics).
 
 Under app/serve.py every uvicorn worker writes its values to files in
 PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode) and the launcher serves
@@ -8,26 +9,12 @@ their sum on the metrics port; elsewhere (tests) they live in the process.
 
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http_metrics import HTTP_REQUESTS_IN_FLIGHT, http_method_label, http_request_observed
 from app.logs import REQUEST_ID, request_id_read, request_logged
 
-# The same names and labels as the auth service's (accounts/metrics.py).
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-HTTP_REQUESTS = Counter(
-    "http_requests_total",
-    "HTTP requests answered, by route template, method and status.",
-    ["route", "method", "status"],
-)
-HTTP_REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time from the request reaching the app to its response, by route template, method and status.",
-    ["route", "method", "status"],
-)
-HTTP_REQUESTS_IN_FLIGHT = Gauge(
-    "http_requests_in_flight", "Requests being served now.", multiprocess_mode="livesum"
-)
 TOKEN_VERIFICATIONS = Counter(
     "score_token_verifications_total",
     "Access tokens checked against their signature and claims, by outcome: valid, expired, "
@@ -40,6 +27,9 @@ TOKEN_CACHE_LOOKUPS = Counter(
     "verifies the token).",
     ["result"],
 )
+# The children the hot path uses, resolved once (.labels() locks on every call).
+TOKEN_CACHE_HIT = TOKEN_CACHE_LOOKUPS.labels("hit")
+TOKEN_CACHE_MISS = TOKEN_CACHE_LOOKUPS.labels("miss")
 GAME_STAMPS = Gauge(
     "score_game_stamps",
     "Stamps of the loaded game.",
@@ -95,12 +85,12 @@ class RequestObservation:
                 template = FAST_PATH_ROUTE
             else:
                 template = UNMATCHED
-            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            method = http_method_label(scope["method"])
             if settings.METRICS_ENABLED:
                 HTTP_REQUESTS_IN_FLIGHT.dec()
-                labels = (template, method, str(status))
-                HTTP_REQUESTS.labels(*labels).inc()
-                HTTP_REQUEST_DURATION.labels(*labels).observe(duration)
+                http_request_observed(
+                    route=template, method=method, status=status, duration=duration
+                )
             if settings.LOG_REQUESTS:
                 user = scope.get("state", {}).get("user_id")
                 request_logged(
