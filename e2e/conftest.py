@@ -233,11 +233,12 @@ def access_lifetime(stack) -> Iterator[Callable[[int], None]]:
     set_lifetime(30)
 
 
-def compose_config(project: Path) -> dict:
+def compose_config(project: Path, *profiles: str) -> dict:
     """Return `docker compose config` of our compose file run from `project`, whose .env
     compose reads for its own ${...} and passes to the auth service (env_file), as `make env
-    && docker compose up` does. Skip without docker compose."""
+    && docker compose up` does, with `profiles` active. Skip without docker compose."""
     command = ["docker", "compose", "-f", str(ROOT / "docker-compose.yml")]
+    command += [option for profile in profiles for option in ("--profile", profile)]
     try:
         rendered = subprocess.run(
             [*command, "--project-directory", str(project), "config", "--format", "json"],
