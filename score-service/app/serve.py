@@ -36,9 +36,9 @@ def main() -> None:
         )
     )
     arguments = sys.argv[1:]
+    folder.mkdir(parents=True, exist_ok=True)  # also where uvicorn's log configuration goes
     if settings.METRICS_ENABLED:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("*.db"):
             stale.unlink()
         # Imported only now: prometheus_client picks its multiprocess mode at import.
