@@ -4,6 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import environ
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
 
@@ -47,10 +48,14 @@ control_socket_disable = True
 # that the gateway never routes. The folder must be named before any worker imports
 # prometheus_client, and emptied at start: files left by an earlier run would be counted.
 # METRICS_ENABLED=0: no metrics at all.
-metrics_enabled = os.environ.get("METRICS_ENABLED", "1") != "0"
+# Read as config/settings.py reads it, so that the workers and the master agree.
+metrics_enabled = environ.Env().bool("METRICS_ENABLED", default=True)
 metrics_bind = os.environ.get("METRICS_BIND") or "0.0.0.0:9000"
 # Unset: a fresh folder beside the heartbeat files (in memory, writable on a read-only root).
-if metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+if not metrics_enabled:
+    # The workers' metrics, never served, stay in their memory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
         prefix="auth-metrics-", dir=worker_tmp_dir
     )

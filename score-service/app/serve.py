@@ -45,6 +45,8 @@ def main() -> None:
         from app.metrics_server import metrics_serve
 
         metrics_serve(settings.METRICS_BIND)
+    else:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # never served: kept in memory
     log_config = folder / "logging.json"
     log_config.write_text(json.dumps(logging_config(settings.LOG_FORMAT)), encoding="utf-8")
     uvicorn.main.main([*arguments, "--log-config", str(log_config), "--no-access-log"])
