@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -34,6 +35,20 @@ from devstack.supervisor import Ports, Service, Stack, StackError
 from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
 
 PASSWORD = "Correct-horse-battery-staple-9"
+CORS_ORIGIN = "https://app.example"
+
+
+def _messages(path: Path):
+    """A service's module of messages (plain constants, no framework import), loaded from its
+    file: the tests quote the services' words, never retype them."""
+    spec = importlib.util.spec_from_file_location(f"messages_{path.parent.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+auth_errors = _messages(AUTH_DIR / "accounts" / "errors.py")
+score_errors = _messages(ROOT / "score-service" / "app" / "errors.py")
 
 
 @contextlib.contextmanager
@@ -81,6 +96,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         FORWARDED_ALLOW_IPS="127.0.0.1",
         # As in the images, so that tests read each service's lines as JSON.
         LOG_FORMAT="json",
+        # One browser app on another origin, for test_cors.py (empty by default).
+        CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
+        SCORE_CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
     )
     with stack_running(
         "stack", settings, venv=venv, nginx=nginx, logs=work / "logs", ports=ports

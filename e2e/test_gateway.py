@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import PASSWORD
+from conftest import PASSWORD, score_errors
 
 
 def test_health_is_answered_by_the_gateway(gateway):
@@ -33,8 +33,9 @@ def test_path_outside_the_known_prefixes_is_a_json_404(gateway):
 def test_apps_own_404_passes_through_unchanged(gateway):
     response = gateway.get("/score/no-such-page")
     assert response.status_code == 404
-    # FastAPI's body, not the gateway's {"detail": "Not found."}: proxy_intercept_errors is off.
-    assert response.json() == {"detail": "Not Found"}
+    # The score service's own body (proxy_intercept_errors is off), in the same words as the
+    # gateway's: test_errors.py compares the bytes.
+    assert response.json() == {"detail": score_errors.NOT_FOUND}
 
 
 def test_body_over_one_megabyte_is_a_json_413(gateway):
@@ -173,6 +174,12 @@ def test_docs_and_admin_pages_load_through_the_gateway(gateway, path, marker):
     response = gateway.get(path)
     assert response.status_code == 200
     assert marker in response.text.lower()
+
+
+def test_bare_host_redirects_to_the_api_docs(gateway):
+    response = gateway.get("/")
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/api/docs/")
 
 
 def test_admin_static_files_are_served_through_the_gateway(gateway):

@@ -57,7 +57,7 @@ def test_errors_a_client_can_trigger_at_the_gateway_are_json(stack, data, status
 
     assert status_line.split(" ")[1] == str(status)
     assert headers["content-type"] == "application/json"
-    assert body == f'{{"detail": "{detail}"}}\n'.encode()
+    assert body == f'{{"detail":"{detail}"}}'.encode()
 
 
 def test_a_7_kb_query_reaches_the_auth_service(gateway):

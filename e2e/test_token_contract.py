@@ -64,3 +64,6 @@ def test_both_services_answer_each_case_of_the_token_contract_alike(
     assert (me.status_code, score.status_code) == expected
     if case.detail is not None:
         assert me.json() == score.json() == {"detail": case.detail}
+        # Through nginx as the services send it: the gateway neither drops nor rewrites it.
+        expected = cases.case_www_authenticate(case, realm=settings["JWT_AUDIENCE"])
+        assert me.headers["WWW-Authenticate"] == score.headers["WWW-Authenticate"] == expected

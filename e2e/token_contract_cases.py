@@ -197,6 +197,16 @@ def case_token(
     return jwt.encode(claims, signing_key, algorithm=algorithm, headers=headers)
 
 
+def case_www_authenticate(case: Case, *, realm: str) -> str:
+    """The `WWW-Authenticate` of the case's 401 (RFC 6750 3): no error code without
+    credentials, `invalid_request` for a malformed header, `invalid_token` otherwise."""
+    challenge = f'Bearer realm="{realm}"'
+    if case.detail == NOT_PROVIDED:
+        return challenge
+    error = "invalid_request" if case.detail == BAD_HEADER else "invalid_token"
+    return f'{challenge}, error="{error}", error_description="{case.detail}"'
+
+
 def case_header(case: Case, token: str) -> dict[str, str]:
     """The request headers of the case: its Authorization header, or none."""
     if case.header is None:

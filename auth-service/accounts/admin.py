@@ -1,4 +1,5 @@
-"""Admin: users keyed on email, and a read-only view of refresh tokens with a revoke action."""
+"""Admin: users keyed on email; read-only views of refresh tokens (with a revoke action), of
+live sessions (with an end action) and of security events."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -9,9 +10,12 @@ from django.contrib.auth.forms import (
     UserChangeForm,
 )
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from rest_framework.exceptions import Throttled
 
-from accounts.models import RefreshToken, User
+from accounts.clients import Client
+from accounts.models import RefreshToken, SecurityEvent, Session, User
 from accounts.services import sessions, users
 from accounts.services.events import Reason
 from accounts.throttles import login_attempt
@@ -74,10 +78,11 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("email", "username", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("email", "username")
-    readonly_fields = ("date_joined", "last_login")
+    readonly_fields = ("date_joined", "last_login", "sessions_and_activity")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("username",)}),
+        ("Sessions", {"fields": ("sessions_and_activity",)}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -94,6 +99,18 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    @admin.display(description="sessions and activity")
+    def sessions_and_activity(self, obj: User) -> str:
+        if obj.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}?user={}">Live sessions</a> · <a href="{}?user={}">Security events</a>',
+            reverse("admin:accounts_session_changelist"),
+            obj.pk,
+            reverse("admin:accounts_securityevent_changelist"),
+            obj.pk,
+        )
+
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "email" in form.changed_data:
@@ -101,8 +118,21 @@ class UserAdmin(DjangoUserAdmin):
             users.user_email_set(user=obj, email=obj.email, reason=Reason.ADMIN)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the API only: the admin views them, never adds, edits or deletes."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(RefreshToken)
-class RefreshTokenAdmin(admin.ModelAdmin):
+class RefreshTokenAdmin(ReadOnlyAdmin):
     """Read-only: tokens are issued by the API. Shows a digest prefix, never a whole digest."""
 
     list_display = ("digest_prefix", "user", "issued_at", "expires_at", "revoked_at", "family")
@@ -128,11 +158,58 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("accounts.change_refreshtoken")
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    """Live sessions (one row per refresh-token family), of one user with ?user=<id> (the
+    link on the user's page); the action ends them as DELETE /api/sessions/{id}/ does."""
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    list_display = (
+        "family",
+        "user",
+        "session_started_at",
+        "issued_at",
+        "expires_at",
+        "login_ip",
+        "ip",
+        "user_agent",
+    )
+    fields = (*list_display, "login_user_agent")
+    readonly_fields = fields
+    search_fields = ("user__email", "family")
+    list_select_related = ("user",)
+    actions = ["end"]
+
+    def get_queryset(self, request):
+        live = sessions.session_list().values("pk")
+        return Session.objects.filter(pk__in=live).select_related("user")
+
+    @admin.action(description="End selected sessions", permissions=["end"])
+    def end(self, request, queryset) -> None:
+        client = Client.of(request)
+        ended = sum(
+            sessions.session_end(
+                user_id=session.user_id,
+                session_id=session.family,
+                client=client,
+                reason=Reason.ADMIN,
+            )
+            for session in queryset
+        )
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+    def has_end_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_refreshtoken")
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    """Security events, of one user with ?user=<id> (the link on the user's page)."""
+
+    list_display = ("occurred_at", "event", "outcome", "reason", "user", "ip", "user_agent")
+    fields = (*list_display, "session_id")
+    readonly_fields = fields
+    list_filter = ("event", "outcome")
+    search_fields = ("user__email", "ip")
+    list_select_related = ("user",)
+    date_hierarchy = "occurred_at"

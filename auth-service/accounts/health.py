@@ -4,12 +4,11 @@ import logging
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import serializers
+from accounts import schema as openapi
 from accounts.redis_outage import REDIS_DOWN_ERRORS
 from accounts.views import PublicAPIView
 
@@ -40,20 +39,10 @@ def _cache_status() -> str:
     return "ok"
 
 
+@openapi.HEALTH
 class HealthView(PublicAPIView):
     """GET /api/health/: 200 when the database and the cache answer, 503 otherwise."""
 
-    @extend_schema(
-        operation_id="health",
-        summary="Health of the service and what it depends on",
-        description="Checks the database and the cache (Redis when configured).",
-        responses={
-            200: serializers.HealthSerializer,
-            503: OpenApiResponse(
-                serializers.HealthSerializer, description="The database or the cache is down."
-            ),
-        },
-    )
     def get(self, request: Request) -> Response:
         checks = {"database": _database_status(), "cache": _cache_status()}
         healthy = all(value == "ok" for value in checks.values())

@@ -3,7 +3,7 @@
 import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -134,6 +134,18 @@ def user_lock(*, user_id: int) -> int | None:
     return locked.values_list("session_generation", flat=True).first()
 
 
+def rows_delete_in_batches(rows: models.QuerySet, *, batch_size: int) -> int:
+    """Delete `rows` in batches of `batch_size`, each its own transaction, so that no long lock
+    is held (the purge job); return how many were deleted."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not batch:
+                return deleted
+            deleted += rows.model.objects.filter(pk__in=batch).delete()[0]
+
+
 class RefreshToken(models.Model):
     """One issued refresh token. The token itself is never stored, only its SHA-256 digest.
 
@@ -172,6 +184,15 @@ class RefreshToken(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        indexes = [
+            # What every Bearer request asks (accounts/authentication.py): only the few ended
+            # rows are in it, so the answer costs the same however long the family is.
+            models.Index(
+                fields=["family"],
+                condition=models.Q(session_ended=True),
+                name="accounts_rt_ended_family",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.digest_prefix} ({self.user_id})"
@@ -180,6 +201,15 @@ class RefreshToken(models.Model):
     def digest_prefix(self) -> str:
         """The first characters of the digest: enough to tell tokens apart, never the whole."""
         return f"{self.digest[:8]}…"
+
+
+class Session(RefreshToken):
+    """A session as the admin lists it: the newest live refresh token of a family
+    (services.sessions.session_list); no table of its own."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-issued_at"]
 
 
 class ThrottleWindow(models.Model):

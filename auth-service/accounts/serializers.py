@@ -1,17 +1,22 @@
 """Input and output shapes of the API. Validation of fields lives here; writes in services."""
 
+import re
 from collections.abc import Mapping
+from typing import Literal
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from accounts.errors import EMAIL_TAKEN, UNKNOWN_FIELD
-from accounts.models import User
+from accounts.errors import ACCESS_TOKEN_AS_REFRESH_TOKEN, EMAIL_TAKEN, UNKNOWN_FIELD
+from accounts.models import RefreshToken, SecurityEvent, User
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
+# A JWS in compact form (RFC 7515 7.1): three base64url parts, the header a JSON object.
+JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+TOKEN_TYPE = "Bearer"  # noqa: S105 (RFC 6750's token type, not a secret)
 
 
 class NormalizedEmailField(serializers.EmailField):
@@ -23,11 +28,22 @@ class NormalizedEmailField(serializers.EmailField):
 
 
 class RefreshTokenField(serializers.UUIDField):
-    """A refresh token: a UUID written as a string (DRF's UUIDField also takes integers)."""
+    """A refresh token: a UUID written as a string (DRF's UUIDField also takes integers).
+
+    An access token in its place, the commonest mix-up, is named as such, not answered
+    "Must be a valid UUID.".
+    """
+
+    default_error_messages = {
+        **serializers.UUIDField.default_error_messages,
+        "access_token": ACCESS_TOKEN_AS_REFRESH_TOKEN,
+    }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        if JWT_SHAPE.fullmatch(data):
+            self.fail("access_token")
         return super().to_internal_value(data)
 
 
@@ -105,14 +121,16 @@ class RegisterInputSerializer(InputSerializer):
             raise serializers.ValidationError(EMAIL_TAKEN)
         return value
 
-    def validate(self, attrs: dict) -> dict:
+    def validate_password(self, value: str) -> str:
+        # A field check, not validate(): DRF runs that only once every field passed, so a
+        # taken email hid a weak password. The similarity check reads the email as sent.
+        email = self.initial_data.get("email")
+        user = User(email=User.objects.normalize_email(email if isinstance(email, str) else ""))
         try:
-            password_validation.validate_password(
-                attrs["password"], user=User(email=attrs["email"])
-            )
+            password_validation.validate_password(value, user=user)
         except DjangoValidationError as e:
-            raise serializers.ValidationError({"password": list(e.messages)}) from e
-        return attrs
+            raise serializers.ValidationError(list(e.messages)) from e
+        return value
 
 
 class RegisterOutputSerializer(serializers.ModelSerializer):
@@ -130,10 +148,21 @@ class LoginInputSerializer(InputSerializer):
 
 
 class TokenPairSerializer(serializers.Serializer):
+    """The brief's two tokens, then those of an OAuth 2.0 token response (RFC 6749 5.1)."""
+
     access_token = serializers.CharField(help_text="JWT for `Authorization: Bearer ...`.")
     refresh_token = serializers.UUIDField(
         help_text="Opaque refresh token, shown only once; rotated on every refresh."
     )
+    token_type = serializers.SerializerMethodField(help_text="Always `Bearer` (RFC 6750).")
+    expires_in = serializers.IntegerField(
+        min_value=1,
+        help_text="Seconds the access token is valid from now: constance's "
+        "`ACCESS_TOKEN_LIFETIME` when it was signed (its `exp - iat`).",
+    )
+
+    def get_token_type(self, pair) -> Literal["Bearer"]:
+        return TOKEN_TYPE
 
 
 class RefreshInputSerializer(InputSerializer):
@@ -217,6 +246,63 @@ class PasswordResetConfirmInputSerializer(LinkInputSerializer):
 
 class UserDeleteInputSerializer(InputSerializer):
     current_password = password_field()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A live session, from the newest refresh token of its family (services.sessions.
+    session_list). Nothing in it is a token: the id only names the session."""
+
+    id = serializers.UUIDField(
+        source="family",
+        help_text="The session's id (the `sid` of its access tokens); not usable as a token.",
+    )
+    created_at = serializers.DateTimeField(source="session_started_at", help_text="The login.")
+    last_used_at = serializers.DateTimeField(
+        source="issued_at", help_text="The last refresh (the login when there was none)."
+    )
+    expires_at = serializers.DateTimeField(
+        help_text="When the session ends unless it is refreshed before."
+    )
+    login_ip = serializers.CharField(help_text="The client's address at the login.")
+    login_user_agent = serializers.CharField(help_text="Its User-Agent at the login.")
+    last_ip = serializers.CharField(source="ip", help_text="The address at the last refresh.")
+    last_user_agent = serializers.CharField(
+        source="user_agent", help_text="The User-Agent at the last refresh."
+    )
+    current = serializers.SerializerMethodField(
+        help_text="Whether this is the session of the access token that asked."
+    )
+
+    class Meta:
+        model = RefreshToken
+        fields = [
+            "id",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "login_ip",
+            "login_user_agent",
+            "last_ip",
+            "last_user_agent",
+            "current",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, token: RefreshToken) -> bool:
+        return str(token.family) == self.context["current_session"]
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    """One security event of the user's account (accounts/services/events.py)."""
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["occurred_at", "event", "outcome", "reason", "ip", "user_agent", "session_id"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "reason": {"help_text": "Why a login failed, or how a session ended; may be empty."},
+            "session_id": {"help_text": "The session it happened in, when there is one."},
+        }
 
 
 class HealthSerializer(serializers.Serializer):

@@ -97,6 +97,22 @@ def public_keys_parse(text: str) -> dict[str, jwt.PyJWK]:
     return keys
 
 
+def www_authenticate(message: str, *, realm: str) -> str:
+    """Return the `WWW-Authenticate` value of a 401 whose detail is `message` (RFC 6750 3).
+
+    No credentials (NOT_PROVIDED): the scheme and realm alone, no error code (3: a request
+    without authentication information). A header that is not "Bearer <token>":
+    `invalid_request`. Any other refusal (expired, invalid, the user gone or inactive):
+    `invalid_token`, on which an OAuth client refreshes (3.1). The description is the detail,
+    which holds none of the characters RFC 6750 3 forbids there (`"` and `\\`).
+    """
+    challenge = f'Bearer realm="{realm}"'
+    if message == NOT_PROVIDED:
+        return challenge
+    error = "invalid_request" if message == BAD_HEADER else "invalid_token"
+    return f'{challenge}, error="{error}", error_description="{message}"'
+
+
 class AccessTokenError(Exception):
     """An Authorization header or access token was refused; `message` is the client's 401
     detail."""

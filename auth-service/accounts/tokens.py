@@ -54,6 +54,12 @@ def _public_jwk(key: jwt.PyJWK) -> dict:
     return OKPAlgorithm.to_jwk(public, as_dict=True)
 
 
+# How long a client may cache the JWKS: long enough to spare the service, short enough that a
+# key published for rotation reaches cached verifiers well before it signs (docs/tokens.md:
+# Access-token keys).
+JWKS_MAX_AGE = 300
+
+
 def jwks_public(keys: Mapping[str, jwt.PyJWK]) -> dict:
     """Return the JWKS (RFC 7517) of `keys`: rebuilt from each public key, so never a `d`."""
     return {

@@ -1,13 +1,16 @@
 """Middleware of the auth service."""
 
+import json
 import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.middleware import common
 
 from accounts import metrics
+from accounts.errors import MOVED_TO_SLASH
+from accounts.exceptions import COMPACT_JSON, detail_response
 from accounts.redis_outage import REDIS_DOWN_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -25,13 +28,25 @@ RETRY_AFTER_SECONDS = 5
 REDIRECTABLE_METHODS = ("GET", "HEAD")
 
 
+class JSONPermanentRedirect(HttpResponsePermanentRedirect):
+    """A 301 whose body says where to go, in JSON like every other answer of the API (Django's
+    has an empty text/html body)."""
+
+    def __init__(self, redirect_to: str, *args, **kwargs) -> None:
+        super().__init__(redirect_to, *args, content_type="application/json", **kwargs)
+        self.content = json.dumps({"detail": MOVED_TO_SLASH.format(path=self.url)}, **COMPACT_JSON)
+
+
 class CommonMiddleware(common.CommonMiddleware):
-    """Django's CommonMiddleware, but APPEND_SLASH redirects only GET and HEAD.
+    """Django's CommonMiddleware, but APPEND_SLASH redirects only GET and HEAD, with a JSON
+    body.
 
     A 301 makes clients repeat a POST as a bodiless GET (and with DEBUG Django raises a
     RuntimeError instead), so `POST /api/login` would end in a confusing redirect or 500.
     Such a request gets the 404, whose JSON names the URL with the slash (config/urls.py).
     """
+
+    response_redirect_class = JSONPermanentRedirect
 
     def should_redirect_with_slash(self, request: HttpRequest) -> bool:
         if request.method not in REDIRECTABLE_METHODS:
@@ -58,6 +73,6 @@ class ServiceUnavailableMiddleware:
         if isinstance(exception, DATABASE_ERRORS):
             metrics.DATABASE_ERRORS.inc()
         logger.warning("%s %s: a dependency is down: %r", request.method, request.path, exception)
-        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        response = detail_response(UNAVAILABLE, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

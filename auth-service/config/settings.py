@@ -122,6 +122,15 @@ SECRET_KEY = env.secret("SECRET_KEY", debug=DEBUG)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", str.strip, default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", str.strip, default=[])
 
+# Browser apps on other origins (django-cors-headers), each `scheme://host[:port]`; empty: no
+# cross-origin access. Tokens travel in the Authorization header, never in cookies, so no
+# credentials mode, and the admin (cookie sessions) is left out. docs/auth-service.md: CORS.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", str.strip, default=[])
+CORS_URLS_REGEX = r"^/(api/|\.well-known/jwks\.json$)"
+# Headers a script may read besides the CORS-safelisted ones: the 401's challenge (RFC 6750),
+# the 429's and 503's wait, and the gateway's request ID.
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After", "X-Request-ID"]
+
 # Behind the gateway: nginx terminates the client connection and forwards these headers; gunicorn
 # only accepts X-Forwarded-* from FORWARDED_ALLOW_IPS.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
@@ -153,11 +162,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "constance",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     # First, so that it times and counts every request, whoever answers it.
     "config.observability.ObservabilityMiddleware",
+    # Then: a preflight is answered before any other middleware can refuse or redirect it.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -409,6 +421,10 @@ if PASSWORD_RESET_TIMEOUT < 60:
     raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds.")
 # Off by default, so that the seed's walkthrough (register, then log in) works as it is.
 REQUIRE_EMAIL_VERIFICATION = env.bool("REQUIRE_EMAIL_VERIFICATION")
+# Days a security event is kept (accounts/services/events.py); the purge job enforces it.
+SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", 90)
+if SECURITY_EVENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SECURITY_EVENT_RETENTION_DAYS must be at least 1.")
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -417,6 +433,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "accounts.parsers.JSONObjectParser",
         "accounts.parsers.FormOrJSONMistakeParser",
+        # What the browsable API's HTML forms post.
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -444,9 +462,37 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Registration, login, rotating refresh tokens, logout and the current user. Access "
         "tokens are short-lived JWTs sent as `Authorization: Bearer <token>`; refresh tokens "
-        "are opaque UUIDs, rotated on every use."
+        "are opaque UUIDs, rotated on every use.\n\n"
+        "To call an endpoint that needs an access token from this page: run `login` (Try it "
+        "out), copy `access_token` from the answer, then **Authorize** and paste it. The "
+        "browsable API (any `/api/...` URL in a browser) cannot send a token: there, only the "
+        "endpoints without one work."
     ),
     "VERSION": "1.0.0",
+    # In the order of a user's flow; accounts/schema.py tags each operation with one of them,
+    # and the operations keep the order of accounts/urls.py.
+    "TAGS": [
+        {
+            "name": "account",
+            "description": "Create an account, verify its email; read, change or delete it.",
+        },
+        {
+            "name": "tokens",
+            "description": "Log in for an access token and a refresh token, rotate the "
+            "refresh token, and the public keys that verify access tokens.",
+        },
+        {
+            "name": "password",
+            "description": "Change the password, or reset a forgotten one with a mailed link. "
+            "Either ends every session.",
+        },
+        {
+            "name": "sessions",
+            "description": "End one session, or all of a user's sessions.",
+        },
+        {"name": "service", "description": "Health, for load balancers and monitors."},
+    ],
+    "SORT_OPERATIONS": False,
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are public: no authentication runs, so a stale Bearer header that a
     # client sends everywhere does not turn them into a 401.

@@ -2,14 +2,19 @@
 
 from django.contrib import admin
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, is_valid_path, path
 from django.views import defaults
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts import errors
+from accounts.exceptions import detail_response
 from accounts.views import JWKSView
 
 urlpatterns = [
+    # A person who opens the bare host (or the admin's "View site") lands on the API docs.
+    path("", RedirectView.as_view(pattern_name="swagger-ui"), name="home"),
     path("api/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -45,7 +50,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
             (text for kind, text in BAD_REQUEST_DETAILS.items() if isinstance(exception, kind)),
             "Bad request.",
         )
-        return JsonResponse({"detail": detail}, status=400)
+        return detail_response(detail, status=400)
     return defaults.bad_request(request, exception)
 
 
@@ -56,18 +61,18 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     config/middleware.py); the message names the right URL instead.
     """
     if _is_api(request):
-        detail = "Not found."
+        detail = errors.NOT_FOUND
         urlconf = getattr(request, "urlconf", None)
         if not request.path_info.endswith("/") and is_valid_path(f"{request.path_info}/", urlconf):
-            detail = f"Not found. Did you mean {request.path}/ (with a trailing slash)?"
-        return JsonResponse({"detail": detail}, status=404)
+            detail = errors.NOT_FOUND_WITHOUT_SLASH.format(path=request.path)
+        return detail_response(detail, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """500: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return detail_response("Internal server error.", status=500)
     return defaults.server_error(request)
 
 

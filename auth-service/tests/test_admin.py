@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import RefreshToken, User
+from accounts.models import RefreshToken, SecurityEvent, User
 from accounts.services import sessions
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rotate, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,53 @@ def test_a_password_set_in_the_admin_ends_every_session(admin_client, user, pair
 
     assert response.status_code == 302
     assert RefreshToken.objects.get(user=user).revoked_at is not None
+
+
+def test_the_users_page_links_to_its_live_sessions_and_security_events(admin_client, user):
+    page = admin_client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+
+    assert f'href="/admin/accounts/session/?user={user.pk}"' in page
+    assert f'href="/admin/accounts/securityevent/?user={user.pk}"' in page
+
+
+def test_the_session_list_shows_one_users_live_sessions(admin_client, user, other_user, pair):
+    rotated = rotate(pair.refresh_token)  # the same session: listed once, by its newest token
+    sessions.token_pair_issue(user_id=other_user.pk)
+    ended = sessions.token_pair_issue(user_id=user.pk)
+    sessions.refresh_token_revoke(token=uuid.UUID(ended.refresh_token))
+
+    response = admin_client.get("/admin/accounts/session/", {"user": user.pk})
+
+    assert [s.family for s in response.context["cl"].result_list] == [
+        stored(rotated.refresh_token).family
+    ]
+
+
+def test_the_end_action_ends_the_selected_sessions_as_the_api_does(admin_client, user, pair):
+    kept = sessions.token_pair_issue(user_id=user.pk)
+    selected = stored(pair.refresh_token)
+
+    response = admin_client.post(
+        "/admin/accounts/session/", {"action": "end", "_selected_action": [selected.pk]}
+    )
+
+    assert response.status_code == 302
+    ended = stored(pair.refresh_token)
+    assert (ended.revoked_at is not None, ended.session_ended) == (True, True)
+    assert stored(kept.refresh_token).revoked_at is None
+    event = SecurityEvent.objects.get(event=SecurityEvent.Kind.SESSION_ENDED)
+    assert (event.reason, event.session_id) == ("admin", selected.family)
+
+
+def test_security_events_are_read_only_in_the_admin(admin_client, user):
+    event = SecurityEvent.objects.get(user=user)  # the registration
+
+    listed = admin_client.get("/admin/accounts/securityevent/", {"user": user.pk})
+    detail = admin_client.get(f"/admin/accounts/securityevent/{event.pk}/change/")
+
+    assert list(listed.context["cl"].result_list) == [event]
+    assert b'name="_save"' not in detail.content
+    assert admin_client.get("/admin/accounts/securityevent/add/").status_code == 403
 
 
 def test_constance_page_shows_both_lifetimes(admin_client):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from tests.conftest import bearer
 
@@ -16,7 +17,11 @@ ME = "/api/me/"
 
 def assert_refused(response, detail: str) -> None:
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Bearer"
+    # RFC 6750 3.1: a refused token is `invalid_token`, on which an OAuth client refreshes.
+    assert response["WWW-Authenticate"] == (
+        f'Bearer realm="{settings.JWT_AUDIENCE}", error="invalid_token", '
+        f'error_description="{detail}"'
+    )
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": detail}
 

@@ -5,11 +5,13 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import RefreshToken, User
+from accounts.models import RefreshToken, SecurityEvent, User
 from accounts.services import sessions
+from accounts.services.events import Event, event_record
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +79,10 @@ def test_purge_command_deletes_expired_tokens_in_batches(user):
 
     output = run("purge_refresh_tokens", "--batch-size", "2")
 
-    assert output.strip() == "Deleted 5 refresh token(s)."
+    assert output.splitlines() == [
+        "Deleted 5 refresh token(s).",
+        "Deleted 0 security event(s) older than 90 days.",
+    ]
     assert not RefreshToken.objects.exists()
 
 
@@ -97,3 +102,18 @@ def test_purge_command_refuses_a_meaningless_count(option):
 
 def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_purge_command_deletes_security_events_older_than_the_retention(user, settings):
+    settings.SECURITY_EVENT_RETENTION_DAYS = 90
+    start = timezone.now()  # the `user` fixture's registration is recorded about now
+    with time_machine.travel(start, tick=False):
+        event_record(Event.LOGIN, user_id=user.pk)
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        kept = event_record(Event.LOGIN, user_id=user.pk)
+
+    with time_machine.travel(start + timedelta(days=91), tick=False):
+        output = run("purge_refresh_tokens")
+
+    assert "Deleted 2 security event(s) older than 90 days." in output
+    assert list(SecurityEvent.objects.all()) == [kept]

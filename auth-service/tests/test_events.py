@@ -145,6 +145,14 @@ def test_a_refresh_replay_is_recorded(api_client, user):
     assert recorded()[-1] == (Event.REFRESH_REPLAYED, "failure", "")
 
 
+def test_a_logged_out_token_presented_again_is_no_replay(api_client, user):
+    pair = login(api_client)
+    post(api_client, "/api/logout/", {"refresh_token": pair["refresh_token"]})
+    post(api_client, "/api/refresh/", {"refresh_token": pair["refresh_token"]})
+
+    assert recorded()[-1] == (Event.SESSION_ENDED, "success", "logout")
+
+
 def test_an_account_deletion_is_recorded_and_outlives_the_account(api_client, user):
     pair = login(api_client)
     api_client.delete(

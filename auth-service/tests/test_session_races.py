@@ -38,6 +38,17 @@ def _password_reset(user: User, other_session: str) -> None:
     )
 
 
+def _end_others(user: User, other_session: str) -> None:
+    # The other session asks: the refreshed one is among those it ends.
+    sessions.sessions_end_others(user_id=user.pk, current_session=_family(other_session))
+
+
+def _family(token: str) -> uuid.UUID:
+    return RefreshToken.objects.get(
+        digest=sessions.refresh_token_digest(token=uuid.UUID(token))
+    ).family
+
+
 def _race(*runs: Callable[[], None]) -> None:
     """Run each of `runs` in its own thread, all released at once; each closes its own
     database connection."""
@@ -83,6 +94,34 @@ def _survivors(end_sessions: Callable[[User, str], None]) -> int:
         _race(refresh, end)
         survivors += _live(refreshed)
     return survivors
+
+
+def test_ending_the_other_sessions_leaves_no_token_from_a_concurrent_refresh():
+    assert _survivors(_end_others) == 0
+
+
+def test_ending_a_session_leaves_no_token_from_its_concurrent_refresh():
+    survivors = 0
+    ended: list[bool] = []
+    for trial in range(TRIALS):
+        user = users.user_create(email=f"end-racer{trial}@example.com", password=PASSWORD)
+        pair = sessions.token_pair_issue(user_id=user.pk)
+        refreshed: list[sessions.TokenPair] = []
+
+        def refresh(token: str = pair.refresh_token, refreshed=refreshed) -> None:
+            with contextlib.suppress(errors.RefreshTokenError):
+                refreshed.append(sessions.refresh_token_rotate(token=uuid.UUID(token)))
+
+        def end(user: User = user, session_id: str = pair.session_id) -> None:
+            ended.append(
+                sessions.session_end(
+                    user_id=user.pk, session_id=uuid.UUID(session_id), reason="ended"
+                )
+            )
+
+        _race(refresh, end)
+        survivors += _live(refreshed)
+    assert (survivors, ended) == (0, [True] * TRIALS)
 
 
 def test_logout_everywhere_leaves_no_token_from_a_concurrent_refresh():

@@ -147,6 +147,41 @@ def test_replay_is_logged_as_a_warning(pair, caplog):
     assert str(stored(pair.refresh_token).family) in caplog.text
 
 
+@pytest.mark.parametrize(
+    "end",
+    [
+        lambda token, user_id: sessions.refresh_token_revoke(token=uuid.UUID(token)),
+        lambda token, user_id: sessions.sessions_end(user_id=user_id),
+    ],
+    ids=["logout", "every-session-ended"],
+)
+def test_a_token_revoked_without_rotation_is_not_logged_as_a_replay(user, pair, caplog, end):
+    end(pair.refresh_token, user.pk)
+
+    with (
+        caplog.at_level(logging.INFO, logger="accounts"),
+        pytest.raises(errors.RefreshTokenError, match="revoked"),
+    ):
+        rotate(pair.refresh_token)
+
+    assert "Revoked refresh token reused" not in caplog.text
+    assert [record.levelno for record in caplog.records] == [logging.INFO]
+    assert "after its session ended" in caplog.text
+
+
+def test_a_rotated_token_is_a_replay_after_its_session_ended_too(pair, caplog):
+    second = rotate(pair.refresh_token)
+    sessions.refresh_token_revoke(token=uuid.UUID(second.refresh_token))
+
+    with (
+        caplog.at_level(logging.WARNING, logger="accounts"),
+        pytest.raises(errors.RefreshTokenError),
+    ):
+        rotate(pair.refresh_token)
+
+    assert "Revoked refresh token reused" in caplog.text
+
+
 def test_expired_token_does_not_revoke_its_family(user, pair):
     with (
         time_machine.travel(timedelta(days=31)),

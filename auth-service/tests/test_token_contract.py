@@ -31,4 +31,6 @@ def test_me_answers_each_case_of_the_shared_token_contract(api_client, user, jwt
         assert response.status_code == 200
     else:
         assert (response.status_code, response.json()) == (401, {"detail": case.detail})
-        assert response["WWW-Authenticate"] == "Bearer"
+        assert response["WWW-Authenticate"] == cases.case_www_authenticate(
+            case, realm=settings.JWT_AUDIENCE
+        )

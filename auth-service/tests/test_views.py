@@ -14,7 +14,12 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
-from accounts.errors import REAUTHENTICATION_REQUIRED
+from accounts.errors import (
+    ACCESS_TOKEN_AS_REFRESH_TOKEN,
+    EMAIL_TAKEN,
+    MOVED_TO_SLASH,
+    REAUTHENTICATION_REQUIRED,
+)
 from accounts.models import RefreshToken, User
 from tests.conftest import PASSWORD, bearer
 
@@ -97,6 +102,26 @@ def test_register_requires_email_and_password(api_client):
     assert set(response.json()) == {"email", "password"}
 
 
+def test_register_reports_every_bad_field_at_once(api_client, user):
+    response = post(
+        api_client,
+        "/api/register/",
+        {"email": "PLAYER@example.com", "password": "password", "is_staff": True},
+    )
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"email", "password", "is_staff"}
+    assert errors["email"] == [EMAIL_TAKEN]
+    assert "This password is too common." in errors["password"]
+
+
+def test_register_reports_an_invalid_email_and_a_short_password_at_once(api_client):
+    response = post(api_client, "/api/register/", {"email": "not-an-email", "password": "x1"})
+
+    assert set(response.json()) == {"email", "password"}
+
+
 def test_register_refuses_fields_it_does_not_take(api_client):
     response = post(
         api_client,
@@ -115,7 +140,7 @@ def test_register_refuses_fields_it_does_not_take(api_client):
 def test_login_returns_an_access_token_and_a_refresh_token(api_client, user):
     body = login(api_client)
 
-    assert set(body) == {"access_token", "refresh_token"}
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert uuid.UUID(body["refresh_token"]).version == 4
     access = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert access["sub"] == str(user.pk)
@@ -208,7 +233,8 @@ def test_login_refuses_bad_credentials_with_one_message(api_client, user, email,
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid email or password."}
-    assert response["WWW-Authenticate"] == "Bearer"
+    # Credentials in the body, not an Authorization header: no challenge (RFC 6750 3).
+    assert "WWW-Authenticate" not in response
 
 
 def test_login_refuses_an_inactive_user_with_the_same_message(api_client, user):
@@ -245,7 +271,7 @@ def test_refresh_returns_a_new_pair(api_client, user):
 
     assert response.status_code == 200
     second = response.json()
-    assert set(second) == {"access_token", "refresh_token"}
+    assert set(second) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert second["refresh_token"] != first["refresh_token"]
     assert api_client.get("/api/me/", **bearer(second["access_token"])).status_code == 200
 
@@ -265,7 +291,7 @@ def test_refresh_refuses_an_unknown_token(api_client, user):
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Refresh token is unknown."}
-    assert response["WWW-Authenticate"] == "Bearer"
+    assert "WWW-Authenticate" not in response
 
 
 def test_refresh_refuses_an_expired_token(api_client, user):
@@ -303,6 +329,16 @@ def test_refresh_refuses_a_malformed_body(api_client, body):
 
     assert response.status_code == 400
     assert "refresh_token" in response.json()
+
+
+@pytest.mark.parametrize("url", ["/api/refresh/", "/api/logout/"])
+def test_an_access_token_sent_as_the_refresh_token_is_named_as_such(api_client, user, url):
+    access_token = login(api_client)["access_token"]
+
+    response = post(api_client, url, {"refresh_token": access_token})
+
+    assert response.status_code == 400
+    assert response.json() == {"refresh_token": [ACCESS_TOKEN_AS_REFRESH_TOKEN]}
 
 
 # --- logout ----------------------------------------------------------------------------------
@@ -665,7 +701,8 @@ def test_a_misspelt_field_is_refused_not_ignored(api_client, user, pair):
 def test_unknown_fields_are_reported_with_the_field_errors(api_client):
     response = post(api_client, "/api/register/", {"emial": "x@example.com", "password": "p"})
 
-    assert set(response.json()) == {"emial", "email"}
+    # The weak password too: every field's errors come at once.
+    assert set(response.json()) == {"emial", "email", "password"}
 
 
 @pytest.mark.parametrize("url", ["/api/login/", "/api/refresh/", "/api/logout/"])
@@ -709,7 +746,8 @@ def test_update_me_requires_an_access_token(api_client, user):
     response = api_client.patch("/api/me/", {"username": "x"}, format="json")
 
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Bearer"
+    # No credentials at all: the scheme and realm, no error code (RFC 6750 3).
+    assert response["WWW-Authenticate"] == f'Bearer realm="{settings.JWT_AUDIENCE}"'
 
 
 # --- bodies, errors, health, browsable API ------------------------------------------------------
@@ -758,6 +796,20 @@ def test_get_without_the_trailing_slash_is_still_redirected(api_client):
 
     assert response.status_code == 301
     assert response["Location"] == "/api/health/"
+
+
+def test_the_redirect_to_the_trailing_slash_says_so_in_json(api_client):
+    response = api_client.get("/api/me")
+
+    assert response.status_code == 301
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": MOVED_TO_SLASH.format(path="/api/me/")}
+
+
+def test_djangos_own_errors_are_written_in_drfs_bytes(api_client):
+    response = api_client.get("/api/nothing-here/")
+
+    assert response.content == b'{"detail":"Not found."}'
 
 
 def test_host_not_in_allowed_hosts_gets_a_json_400(api_client):

@@ -13,17 +13,18 @@ from fastapi import HTTPException, status
 
 from app import metrics
 from app.settings import Settings
-from app.token_contract import EXPIRED, AccessTokenError, access_token_verify
+from app.token_contract import EXPIRED, AccessTokenError, access_token_verify, www_authenticate
 
 
 class AuthenticationFailed(HTTPException):
-    """401 with ``{"detail": ...}`` and ``WWW-Authenticate: Bearer`` (RFC 6750 section 3)."""
+    """401 with ``{"detail": ...}`` and the contract's ``WWW-Authenticate`` (RFC 6750 3):
+    the realm is the tokens' audience, as in the auth service."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, settings: Settings) -> None:
         super().__init__(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail=detail,
-            headers={"WWW-Authenticate": "Bearer"},
+            headers={"WWW-Authenticate": www_authenticate(detail, realm=settings.JWT_AUDIENCE)},
         )
 
 
@@ -54,7 +55,7 @@ def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
         )
     except AccessTokenError as e:
         metrics.TOKEN_VERIFICATIONS.labels("expired" if e.message == EXPIRED else "invalid").inc()
-        raise AuthenticationFailed(e.message) from e
+        raise AuthenticationFailed(e.message, settings=settings) from e
     metrics.TOKEN_VERIFICATIONS.labels("valid").inc()
     # The contract has checked sub (canonical digits), jti (a string), iat, exp, nbf (numbers).
     nbf = claims.get("nbf")

@@ -39,7 +39,7 @@ class AccessTokenBearer(HTTPBearer):
         except AccessTokenError as e:
             outcome = "missing" if e.message == NOT_PROVIDED else "bad_header"
             metrics.TOKEN_VERIFICATIONS.labels(outcome).inc()
-            raise AuthenticationFailed(e.message) from None
+            raise AuthenticationFailed(e.message, settings=settings) from None
         claims = self.cached(request)
         if claims is not None:
             return claims

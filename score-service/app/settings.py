@@ -4,9 +4,10 @@ With EdDSA (the default) the service holds public keys only (JWT_PUBLIC_KEYS, a 
 verify access tokens but never mint one, so a compromise of this service forges no account.
 """
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import jwt
 from pydantic import (
@@ -17,7 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.token_contract import EDDSA, TokenKeyError, public_keys_parse
 
@@ -25,6 +26,8 @@ from app.token_contract import EDDSA, TokenKeyError, public_keys_parse
 # auth service's settings and devstack/envfile.py, which share no code with this one, have
 # their own copy).
 PLACEHOLDER_PREFIX = "change-me"
+# An origin (RFC 6454): scheme, host and an optional port; no path, no "*".
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 def _not_a_placeholder(name: str, text: str) -> str:
@@ -60,6 +63,10 @@ class Settings(BaseSettings):
     # A JSON game in the task's shape; unset: the game generated with GAME_SEED.
     GAME_FILE: Path | None = None
     GAME_SEED: int = 2024
+    # Browser apps on other origins that may call /score (CORS), comma-separated, each
+    # `scheme://host[:port]`; empty: no cross-origin access. Its own name, beside the auth
+    # service's CORS_ALLOWED_ORIGINS, so that each service has its own list.
+    SCORE_CORS_ALLOWED_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
     # docs/observability.md. json in the image, text under `make run`; one line per request.
     LOG_FORMAT: Literal["json", "text"] = "text"
     LOG_REQUESTS: bool = True
@@ -78,6 +85,20 @@ class Settings(BaseSettings):
             "must not reach the score service, which verifies with JWT_PUBLIC_KEYS only: "
             "remove it from this service's environment"
         )
+
+    @field_validator("SCORE_CORS_ALLOWED_ORIGINS", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [origin.strip() for origin in value.split(",") if origin.strip()]
+        origins = tuple(value)
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], without a path or a "
+                    "wildcard (list every origin)"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _keys_fit_the_algorithm(self) -> "Settings":

@@ -14,7 +14,8 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from app import main, routes
+import token_contract_cases
+from app import errors, main, routes
 from app.auth import AccessClaims
 from app.deps import get_scoreboard, verify_access_token
 from app.game import generate_game, get_score
@@ -35,8 +36,8 @@ def route_client(settings):
 
 @dataclass(frozen=True)
 class ScoreCase:
-    """A GET /score and what the route answers: ``body`` in full, or for a 422 None, when
-    the errors must only name the offset. ``authorization`` formats the request's token."""
+    """A GET /score and what the route answers: ``body`` in full (None: any).
+    ``authorization`` formats the request's token."""
 
     name: str
     query: str
@@ -52,8 +53,9 @@ def _served(name: str, offset: int, query: str = "") -> ScoreCase:
     return ScoreCase(name, query or f"offset={offset}", 200, body)
 
 
-def _offset_422(name: str, text: str) -> ScoreCase:
-    return ScoreCase(f"offset_{name}_is_422", f"offset={quote(text)}", 422)
+def _offset_refused(name: str, text: str, message: str = errors.NOT_AN_INTEGER) -> ScoreCase:
+    """A case answered 400 `{"offset": [message]}`, the auth service's shape and words."""
+    return ScoreCase(f"offset_{name}_is_400", f"offset={quote(text)}", 400, {"offset": [message]})
 
 
 NOT_AN_OFFSET = {
@@ -64,7 +66,7 @@ NOT_AN_OFFSET = {
     "a_leading_space": " 7",
     "a_plus_sign": "+7",
     "an_exponent": "1e3",
-    "negative": "-1",
+    "a_lone_minus_sign": "-",
 }
 GOALS = [b["offset"] for a, b in pairwise(GAME) if a["score"] != b["score"]]
 # Every /score the route's tests make; test_the_fast_path_answers_each_case_as_the_route sends
@@ -90,25 +92,22 @@ SCORE_CASES = [
     ),
     _served("leading_zeros_are_decimal", 7, "offset=007"),
     _served("other_parameters_are_ignored", 10, "offset=10&x=1"),
-    ScoreCase("missing_offset_is_422", "", 422),
-    ScoreCase("missing_offset_beside_another_parameter_is_422", "x=1", 422),
-    *(_offset_422(name, text) for name, text in NOT_AN_OFFSET.items()),
+    ScoreCase("missing_offset_is_400", "", 400, {"offset": [errors.REQUIRED]}),
     ScoreCase(
-        "offset_given_twice_is_422",
-        "offset=1&offset=2",
-        422,
-        {
-            "detail": [
-                {
-                    "type": "value_error",
-                    "loc": ["query", "offset"],
-                    "msg": "offset must be given once",
-                    "input": ["1", "2"],
-                }
-            ]
-        },
+        "missing_offset_beside_another_parameter_is_400", "x=1", 400, {"offset": [errors.REQUIRED]}
     ),
-    ScoreCase("offset_given_twice_alike_is_422", "offset=1&offset=1", 422),
+    *(_offset_refused(name, text) for name, text in NOT_AN_OFFSET.items()),
+    _offset_refused("negative", "-1", errors.AT_LEAST.format(ge=0)),
+    _offset_refused("over_4300_digits", "9" * 4301, errors.TOO_LONG),
+    ScoreCase(
+        "offset_given_twice_is_400", "offset=1&offset=2", 400, {"offset": [errors.GIVEN_TWICE]}
+    ),
+    ScoreCase(
+        "offset_given_twice_alike_is_400",
+        "offset=1&offset=1",
+        400,
+        {"offset": [errors.GIVEN_TWICE]},
+    ),
     ScoreCase(
         "a_missing_token_is_checked_before_the_offset",
         "offset=abc",
@@ -140,10 +139,11 @@ def test_score_answers_each_case(route_client, make_token, case):
     assert response.status_code == case.status
     if case.body is not None:
         assert response.json() == case.body
-    if case.status == 422:
-        assert [error["loc"] for error in response.json()["detail"]] == [["query", "offset"]]
     if case.status == 401:
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        refusal = token_contract_cases.Case(case.name, case.body["detail"])
+        assert response.headers["WWW-Authenticate"] == token_contract_cases.case_www_authenticate(
+            refusal, realm=route_client.app.state.settings.JWT_AUDIENCE
+        )
 
 
 @pytest.mark.parametrize("case", SCORE_CASES, ids=lambda case: case.name)
@@ -249,6 +249,47 @@ def test_openapi_documents_the_detail_body_of_a_401(client):
     body = content["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ErrorDetail"}
     assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+
+
+def test_openapi_names_each_operation_after_its_route(client):
+    schema = client.get("/score/openapi.json").json()
+
+    operation_ids = {path: item["get"]["operationId"] for path, item in schema["paths"].items()}
+    assert operation_ids == {"/score": "score_read", "/score/health": "health_read"}
+
+
+def test_openapi_tags_each_operation_with_a_described_tag(client):
+    schema = client.get("/score/openapi.json").json()
+
+    assert [tag["name"] for tag in schema["tags"]] == ["score", "service"]
+    assert all(tag["description"] for tag in schema["tags"])
+    assert schema["paths"]["/score"]["get"]["tags"] == ["score"]
+    assert schema["paths"]["/score/health"]["get"]["tags"] == ["service"]
+
+
+def test_openapi_says_what_score_needs(client):
+    description = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["description"]
+
+    assert "`Authorization: Bearer <access_token>`" in description
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}])
+def test_openapi_401_examples_hold_what_the_service_answers(client, headers):
+    responses = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["responses"]
+    examples = responses["401"]["content"]["application/json"]["examples"]
+
+    answer = client.get("/score?offset=1", headers=headers)
+
+    assert answer.status_code == 401
+    assert answer.json() in [example["value"] for example in examples.values()]
+
+
+def test_openapi_describes_the_400_of_a_refused_offset(client):
+    response = client.get("/score/openapi.json").json()["paths"]["/score"]["get"]["responses"][
+        "400"
+    ]
+
+    assert "`offset` is missing" in response["description"]
 
 
 class _Links(HTMLParser):
@@ -374,3 +415,28 @@ def test_uvicorn_exits_when_public_keys_are_missing():
         "app.settings.SettingsError: bad settings: JWT_PUBLIC_KEYS is required with "
         "JWT_ALGORITHM=EdDSA" in result.stderr
     )
+
+
+def test_an_unknown_path_is_a_404_in_the_auth_services_words(client):
+    response = client.get("/score/no-such-page")
+
+    assert (response.status_code, response.json()) == (404, {"detail": errors.NOT_FOUND})
+
+
+def test_a_wrong_method_is_a_405_in_the_auth_services_words(client):
+    response = client.post("/score/health")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": errors.METHOD_NOT_ALLOWED.format(method="POST")}
+    assert response.headers["Allow"] == "GET"
+
+
+def test_openapi_documents_the_400_of_refused_input_and_no_422(client):
+    schema = client.get("/score/openapi.json").json()
+
+    responses = schema["paths"]["/score"]["get"]["responses"]
+    assert sorted(responses) == ["200", "400", "401"]
+    assert responses["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FieldErrors"
+    }
+    assert "HTTPValidationError" not in schema["components"]["schemas"]

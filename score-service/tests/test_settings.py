@@ -118,6 +118,7 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "LOG_REQUESTS": "0",
         "METRICS_ENABLED": "0",
         "METRICS_BIND": "127.0.0.1:9100",
+        "SCORE_CORS_ALLOWED_ORIGINS": "https://app.example",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -132,6 +133,7 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "GAME_SEED": 7,
         "LOG_REQUESTS": False,
         "METRICS_ENABLED": False,
+        "SCORE_CORS_ALLOWED_ORIGINS": ("https://app.example",),
     }
 
 

@@ -64,7 +64,9 @@ def test_score_answers_each_case_of_the_shared_token_contract(clients, mode, cas
             assert response.status_code == 200
         else:
             assert (response.status_code, response.json()) == (401, {"detail": case.detail})
-            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert response.headers["WWW-Authenticate"] == cases.case_www_authenticate(
+                case, realm=settings.JWT_AUDIENCE
+            )
 
 
 # --- keys: the contract's parsers, which the table does not reach -------------------------

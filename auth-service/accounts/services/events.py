@@ -10,13 +10,15 @@ so the three can never drift apart.
 
 import logging
 import uuid
+from datetime import timedelta
 from enum import StrEnum
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import metrics
 from accounts.clients import NO_CLIENT, Client
-from accounts.models import SecurityEvent
+from accounts.models import SecurityEvent, rows_delete_in_batches
 
 Event = SecurityEvent.Kind
 Outcome = SecurityEvent.Outcome
@@ -97,3 +99,15 @@ def event_record(
         ip=client.ip,
         user_agent=client.user_agent,
     )
+
+
+def event_list(*, user_id: int) -> QuerySet[SecurityEvent]:
+    """Return the user's stored security events, newest first."""
+    return SecurityEvent.objects.filter(user_id=user_id).order_by("-occurred_at", "-pk")
+
+
+def events_purge(*, older_than: timedelta, batch_size: int) -> int:
+    """Delete the events that occurred more than `older_than` ago (the retention), in batches
+    of `batch_size`; return the count."""
+    stale = SecurityEvent.objects.filter(occurred_at__lt=timezone.now() - older_than)
+    return rows_delete_in_batches(stale, batch_size=batch_size)

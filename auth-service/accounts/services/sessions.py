@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 from constance import config
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.clients import NO_CLIENT, Client
 from accounts.errors import InvalidCredentialsError, RefreshTokenError
-from accounts.models import RefreshToken, User, user_lock
+from accounts.models import RefreshToken, User, rows_delete_in_batches, user_lock
 from accounts.services.events import Event, Outcome, Reason, Signal, event_record
 from accounts.tokens import access_token_encode
 
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 class TokenPair:
     access_token: str
     refresh_token: str
+    expires_in: int  # the access token's lifetime in seconds, as signed (exp - iat)
     session_id: str  # the family: the session's id, never a token
 
 
@@ -99,11 +100,13 @@ def token_pair_issue(
     refresh = refresh_token_issue(
         user_id=user_id, client=client, rotated=rotated, now=timezone.now()
     )
+    # Read once: the token and its expires_in must tell the same lifetime.
+    lifetime = int(config.ACCESS_TOKEN_LIFETIME)
     access_token = access_token_encode(
         user_id=user_id,
         session_id=str(refresh.family),
         authenticated_at=refresh.authenticated_at,
-        lifetime=timedelta(seconds=config.ACCESS_TOKEN_LIFETIME),
+        lifetime=timedelta(seconds=lifetime),
     )
     event_record(
         Signal.ACCESS_TOKEN_ISSUED, user_id=user_id, client=client, session_id=refresh.family
@@ -111,6 +114,7 @@ def token_pair_issue(
     return TokenPair(
         access_token=access_token,
         refresh_token=str(refresh.token),
+        expires_in=lifetime,
         session_id=str(refresh.family),
     )
 
@@ -223,23 +227,40 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
-        revoked = RefreshToken.objects.filter(
-            family=presented["family"], revoked_at__isnull=True
-        ).update(revoked_at=now, session_ended=True)
-        RefreshToken.objects.filter(digest=digest).update(session_ended=True)
-        logger.warning(
-            "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
-            presented["family"],
-            presented["user_id"],
-            revoked,
+        family = RefreshToken.objects.filter(family=presented["family"])
+        # A rotation issues the successor when it revokes the token; a logout, a session's end
+        # or the admin issue none. Only a rotated token presented again is a replay: that one
+        # ends the session as if from elsewhere (marked, so its access tokens are refused; the
+        # presented token too, so that the mark stays when no token of the family was live).
+        rotated = (
+            family.filter(issued_at__gte=presented["revoked_at"]).exclude(digest=digest).exists()
         )
-        event_record(
-            Event.REFRESH_REPLAYED,
-            Outcome.FAILURE,
-            user_id=presented["user_id"],
-            client=client,
-            session_id=presented["family"],
-        )
+        if rotated:
+            revoked = family.filter(revoked_at__isnull=True).update(
+                revoked_at=now, session_ended=True
+            )
+            family.filter(digest=digest).update(session_ended=True)
+            logger.warning(
+                "Revoked refresh token reused: family %s of user %s revoked (%d active token(s)).",
+                presented["family"],
+                presented["user_id"],
+                revoked,
+            )
+            event_record(
+                Event.REFRESH_REPLAYED,
+                Outcome.FAILURE,
+                user_id=presented["user_id"],
+                client=client,
+                session_id=presented["family"],
+            )
+        else:
+            family.filter(revoked_at__isnull=True).update(revoked_at=now)
+            logger.info(
+                "Refresh token presented after its session ended (logout, password change, "
+                "admin): family %s of user %s.",
+                presented["family"],
+                presented["user_id"],
+            )
         return RefreshTokenError(RefreshTokenError.REVOKED)
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
@@ -306,6 +327,18 @@ def _refresh_token_revoke(*, token: uuid.UUID, all_sessions: bool) -> tuple[int,
     return family.update(revoked_at=now), presented
 
 
+def session_list(*, user_id: int | None = None) -> QuerySet[RefreshToken]:
+    """Return the user's live sessions (every user's with None), newest activity first: of
+    each family with a live refresh token, its newest one (a grace-period exchange can leave
+    two live), which carries the session's login and its last use."""
+    now = timezone.now()
+    live = RefreshToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    if user_id is not None:
+        live = live.filter(user_id=user_id)
+    newer = live.filter(family=OuterRef("family"), pk__gt=OuterRef("pk"))
+    return live.filter(~Exists(newer)).order_by("-issued_at", "-pk")
+
+
 def session_end(
     *, user_id: int, session_id: uuid.UUID, client: Client = NO_CLIENT, reason: Reason
 ) -> bool:
@@ -320,10 +353,11 @@ def session_end(
     """
     with transaction.atomic():
         user_lock(user_id=user_id)
+        now = timezone.now()
         tokens = RefreshToken.objects.filter(user_id=user_id, family=session_id)
         tokens.filter(reusable_until__isnull=False).update(reusable_until=None)
-        ended = tokens.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).update(
-            revoked_at=timezone.now(), session_ended=True
+        ended = tokens.filter(revoked_at__isnull=True, expires_at__gt=now).update(
+            revoked_at=now, session_ended=True
         )
     if ended:
         event_record(
@@ -336,11 +370,14 @@ def session_end(
     return bool(ended)
 
 
-def sessions_end_others(*, user_id: int, current_session: str, client: Client = NO_CLIENT) -> int:
+def sessions_end_others(
+    *, user_id: int, current_session: uuid.UUID | None, client: Client = NO_CLIENT
+) -> int:
     """End every session of the user but `current_session` (POST /api/sessions/end-others/),
     with sessions_end's guarantee against concurrent refreshes and logins; return how many
     refresh tokens were live."""
-    ended = sessions_end(user_id=user_id, keep_session=current_session)
+    keep = None if current_session is None else str(current_session)
+    ended = sessions_end(user_id=user_id, keep_session=keep)
     event_record(
         Event.SESSION_ENDED,
         user_id=user_id,
@@ -353,27 +390,22 @@ def sessions_end_others(*, user_id: int, current_session: str, client: Client = 
 
 @transaction.atomic
 def refresh_tokens_revoke(*, token_ids: list[int]) -> int:
-    """Revoke the active tokens among `token_ids` (the admin's action); return how many."""
+    """Revoke the active tokens among `token_ids` (the admin's action), marked as ended as
+    sessions ended from elsewhere are; return how many."""
     selected = RefreshToken.objects.filter(pk__in=token_ids)
     for family in selected.order_by().values_list("family", flat=True).distinct():
         _family_grace_end(family=family)
-    return selected.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return selected.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), session_ended=True
+    )
 
 
 def refresh_tokens_purge(*, revoked_for: timedelta, batch_size: int) -> int:
-    """Delete expired tokens and those revoked more than `revoked_for` ago; return the count.
-
-    Deletes in batches of `batch_size`, each its own transaction, so that no long lock is held.
-    Revoked tokens are kept a while because they are what detects a replay.
-    """
+    """Delete expired tokens and those revoked more than `revoked_for` ago, in batches of
+    `batch_size`; return the count. Revoked tokens are kept a while because they are what
+    detects a replay."""
     now = timezone.now()
     stale = RefreshToken.objects.filter(expires_at__lte=now) | RefreshToken.objects.filter(
         revoked_at__lte=now - revoked_for
     )
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            batch = list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not batch:
-                return deleted
-            deleted += RefreshToken.objects.filter(pk__in=batch).delete()[0]
+    return rows_delete_in_batches(stale, batch_size=batch_size)

@@ -1,8 +1,10 @@
 import argparse
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from accounts.services.events import events_purge
 from accounts.services.sessions import refresh_tokens_purge
 
 
@@ -22,7 +24,8 @@ class Command(BaseCommand):
     help = (
         "Delete expired refresh tokens and those revoked more than --revoked-days ago, in "
         "batches. Revoked tokens are kept that long because a replayed one is recognised (and "
-        "its family revoked) only while it is still stored."
+        "its family revoked) only while it is still stored. Also deletes the security events "
+        "older than SECURITY_EVENT_RETENTION_DAYS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,3 +37,6 @@ class Command(BaseCommand):
             revoked_for=timedelta(days=revoked_days), batch_size=batch_size
         )
         self.stdout.write(f"Deleted {deleted} refresh token(s).")
+        days = settings.SECURITY_EVENT_RETENTION_DAYS
+        events = events_purge(older_than=timedelta(days=days), batch_size=batch_size)
+        self.stdout.write(f"Deleted {events} security event(s) older than {days} days.")
