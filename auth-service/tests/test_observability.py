@@ -147,3 +147,17 @@ def test_a_request_the_database_cannot_answer_is_counted(tmp_path):
     )
 
     assert result.stdout.split() == ["1.0"], result.stderr
+
+
+def test_a_refresh_token_presented_after_logout_is_counted_as_revoked_not_replay(api_client, pair):
+    revoked, replays = (
+        events("refresh", "failure", "revoked"),
+        events("refresh", "failure", "replay"),
+    )
+    body = {"refresh_token": pair.refresh_token}
+
+    assert api_client.post("/api/logout/", body, format="json").status_code == 200
+    assert api_client.post("/api/refresh/", body, format="json").status_code == 401
+
+    assert events("refresh", "failure", "revoked") == revoked + 1
+    assert events("refresh", "failure", "replay") == replays

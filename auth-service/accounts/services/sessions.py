@@ -76,16 +76,6 @@ def refresh_token_issue(
     return row
 
 
-# A refused refresh's reason, in the audit log and auth_events_total; a revoked token
-# presented again is a replay (its family is revoked, _refresh_token_rejection).
-REFRESH_REFUSAL_REASONS = {
-    RefreshTokenError.UNKNOWN: "unknown",
-    RefreshTokenError.EXPIRED: "expired",
-    RefreshTokenError.REVOKED: "replay",
-    RefreshTokenError.INACTIVE: "inactive",
-}
-
-
 @transaction.atomic
 def token_pair_issue(
     *, user_id: int, client: Client = NO_CLIENT, rotated: RefreshToken | None = None
@@ -206,11 +196,12 @@ def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> Tok
                     Signal.REFRESH, user_id=owner_id, client=client, session_id=pair.session_id
                 )
                 return pair
+            event_record(
+                Signal.REFRESH, Outcome.FAILURE, user_id=owner_id, client=client, reason="inactive"
+            )
             rejection = RefreshTokenError(RefreshTokenError.INACTIVE)
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now, client=client)
-    reason = REFRESH_REFUSAL_REASONS[str(rejection)]
-    event_record(Signal.REFRESH, Outcome.FAILURE, user_id=owner_id, client=client, reason=reason)
     raise rejection
 
 
@@ -224,7 +215,10 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
         .first()
     )
     if presented is None:
+        event_record(Signal.REFRESH, Outcome.FAILURE, client=client, reason="unknown")
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
+    # The refused refresh, by reason (auth_events_total, the audit log).
+    refused = {"user_id": presented["user_id"], "client": client}
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
         family = RefreshToken.objects.filter(family=presented["family"])
@@ -253,7 +247,9 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
                 client=client,
                 session_id=presented["family"],
             )
+            event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="replay")
         else:
+            event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="revoked")
             family.filter(revoked_at__isnull=True).update(revoked_at=now)
             logger.info(
                 "Refresh token presented after its session ended (logout, password change, "
@@ -262,6 +258,7 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
                 presented["user_id"],
             )
         return RefreshTokenError(RefreshTokenError.REVOKED)
+    event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="expired")
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
 
