@@ -1,6 +1,14 @@
 """gunicorn settings, all from the environment (https://docs.gunicorn.org/en/stable/settings.html)."""
 
 import os
+import tempfile
+from pathlib import Path
+
+import environ
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
+
+from accounts.logs import logging_config
 
 # In the container the gateway reaches the service over the compose network, so it binds to
 # every interface there; `make run` sets GUNICORN_BIND=127.0.0.1:8001.
@@ -32,3 +40,50 @@ worker_tmp_dir = shared_memory if os.path.isdir(shared_memory) else None
 # gunicorn 27's runtime control socket defaults to a file in $HOME; the container's user has
 # no home and nothing here uses the socket.
 control_socket_disable = True
+
+# --- Metrics and logs (docs/observability.md) -------------------------------------------------
+# prometheus-client's multiprocess mode: each worker writes its values to files in
+# PROMETHEUS_MULTIPROC_DIR (set here, for gunicorn's processes only: manage.py keeps its
+# metrics in memory) and the master serves their sum on METRICS_BIND, a port of its own
+# that the gateway never routes. The folder must be named before any worker imports
+# prometheus_client, and emptied at start: files left by an earlier run would be counted.
+# METRICS_ENABLED=0: no metrics at all.
+# Read as config/settings.py reads it, so that the workers and the master agree.
+metrics_enabled = environ.Env().bool("METRICS_ENABLED", default=True)
+metrics_bind = os.environ.get("METRICS_BIND") or "0.0.0.0:9000"
+# Unset: a fresh folder beside the heartbeat files (in memory, writable on a read-only root).
+if not metrics_enabled:
+    # The workers' metrics, never served, stay in their memory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="auth-metrics-", dir=worker_tmp_dir
+    )
+
+# gunicorn's own lines in the service's format (accounts/logs.py; Django's settings configure
+# the same in each worker).
+logconfig_dict = logging_config(os.environ.get("LOG_FORMAT") or "text")
+
+
+def on_starting(server: Arbiter) -> None:
+    if metrics_enabled:
+        folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+
+
+def when_ready(server: Arbiter) -> None:
+    if metrics_enabled:
+        from accounts.metrics_server import metrics_serve  # after PROMETHEUS_MULTIPROC_DIR
+
+        metrics_serve(metrics_bind)
+        server.log.info("metrics on http://%s/metrics", metrics_bind)
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    # A dead worker's counters stay in the sum; its in-flight gauge leaves it.
+    if metrics_enabled:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

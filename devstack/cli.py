@@ -91,6 +91,8 @@ def command_run(venv: str) -> int:
             f"  API        {url}/api/   (walkthrough: README.md; health: {url}/health)\n"
             f"  API docs   {url}/api/docs/   {url}/api/redoc/   {url}/score/docs\n"
             f"  Admin      {url}/admin/   (token lifetimes: Constance > Config)\n"
+            f"  Metrics    http://127.0.0.1:{stack.ports.auth_metrics}/metrics (auth), "
+            f"http://127.0.0.1:{stack.ports.score_metrics}/metrics (score)\n"
             f"  Superuser  set DJANGO_SUPERUSER_EMAIL/PASSWORD in .env and restart, or\n"
             f"             {venv}/bin/python -m devstack manage createsuperuser\n",
             flush=True,

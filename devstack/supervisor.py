@@ -42,6 +42,11 @@ class Ports:
     gateway: int = 8000
     auth: int = 8001
     score: int = 8002
+    # Each service's Prometheus metrics, bound to 127.0.0.1 like the services, never routed.
+    auth_metrics: int = 9001
+    score_metrics: int = 9002
+    # The gateway's internal stub_status listener (gateway/default.conf.template).
+    gateway_status: int = 9003
 
 
 @dataclass
@@ -109,8 +114,14 @@ class Stack:
             AUTH_UPSTREAM=f"{self.host}:{self.ports.auth}",
             SCORE_UPSTREAM=f"{self.host}:{self.ports.score}",
             GATEWAY_LISTEN=f"{self.host}:{self.ports.gateway}",
+            GATEWAY_STATUS_LISTEN=f"{self.host}:{self.ports.gateway_status}",
             PYTHONUNBUFFERED="1",
         )
+        if service in ("auth", "score"):
+            port = self.ports.auth_metrics if service == "auth" else self.ports.score_metrics
+            env["METRICS_BIND"] = f"{self.host}:{port}"
+            if self.prefix is not None:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir(service))
         # .env.example's values, for a .env written before these two existed (or left empty).
         example = env_file_read(ENV_EXAMPLE)
         for name in ("GATEWAY_RATE_LIMIT", "GATEWAY_RATE_BURST"):
@@ -118,6 +129,13 @@ class Stack:
         # Fixed local addresses: nothing to re-resolve (and Debian's nginx 1.22 cannot).
         env["GATEWAY_UPSTREAM_RESOLVE"] = ""
         return env
+
+    def metrics_dir(self, service: str) -> Path:
+        """Return the folder of a service's metrics files (prometheus-client's multiprocess
+        mode): one file per worker process and kind of metric."""
+        if self.prefix is None:
+            raise StackError("the stack is not defined yet")
+        return self.prefix / f"{service}-metrics"
 
     def manage(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
         """Run the auth service's `manage.py args` with the stack's settings; raise
@@ -158,7 +176,7 @@ class Stack:
                 [
                     self.python(SCORE_DIR),
                     "-m",
-                    "uvicorn",
+                    "app.serve",  # uvicorn's command line, with the metrics server
                     "app.main:app",
                     "--host",
                     self.host,

@@ -31,8 +31,15 @@ def free_port() -> int:
 
 
 def free_ports() -> Ports:
-    """Return free ports for the gateway, auth and score."""
-    return Ports(gateway=free_port(), auth=free_port(), score=free_port())
+    """Return free ports for the gateway, auth and score, and the services' metrics."""
+    return Ports(
+        gateway=free_port(),
+        auth=free_port(),
+        score=free_port(),
+        auth_metrics=free_port(),
+        score_metrics=free_port(),
+        gateway_status=free_port(),
+    )
 
 
 def settings_throwaway(work: Path, *, python: str, redis_db: int) -> dict[str, str]:

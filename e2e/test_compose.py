@@ -24,6 +24,25 @@ def test_only_the_gateway_publishes_a_port(env_file):
     assert [name for name, service in services.items() if service.get("ports")] == ["gateway"]
 
 
+def test_the_observability_profile_publishes_prometheus_on_localhost_only(env_file):
+    services = compose_config(env_file.parent, "observability")["services"]
+
+    published = {
+        name: [(port.get("host_ip", ""), port["target"]) for port in service["ports"]]
+        for name, service in services.items()
+        if service.get("ports")
+    }
+    assert published == {"gateway": [("", 8080)], "prometheus": [("127.0.0.1", 9090)]}
+    # The metrics ports (auth, score), the exporter and stub_status stay on the apps network.
+    assert {name for name, service in services.items() if "apps" in service["networks"]} == {
+        "auth",
+        "score",
+        "gateway",
+        "gateway-exporter",
+        "prometheus",
+    }
+
+
 def test_only_auth_and_its_jobs_reach_the_data_and_only_the_gateway_reaches_the_apps(env_file):
     config = compose_config(env_file.parent)
 

@@ -107,13 +107,14 @@ def test_request_id_that_could_forge_log_fields_is_replaced(gateway):
 
 
 def gateway_log_line(stack, request_id: str) -> str:
-    """Return the gateway's access-log line of the request sent with `request_id`."""
+    """Return the gateway's access-log line (a JSON object) of the request sent with
+    `request_id`."""
     # nginx writes the line just after the response: wait for it, briefly.
     log = stack.logs / "gateway.log"
     deadline = time.monotonic() + 10
     while True:
         for line in log.read_text(encoding="utf-8").splitlines():
-            if f"request_id={request_id} " in line:
+            if f'"request_id":"{request_id}"' in line:
                 return line
         assert time.monotonic() < deadline, f"{request_id} not in the gateway's access log"
         time.sleep(0.05)

@@ -7,7 +7,9 @@ own database, and peers on the same machine, versions and server settings:
 - auth: djangorestframework-simplejwt's JWTAuthentication and a RetrieveAPIView, on the auth
   service's own settings, database and gunicorn.conf.py (bench_peers/simplejwt_*.py);
 - the score service itself twice more: without ScoreFastPath (bench_peers/score_route_only.py),
-  the shortcut's gain, and under plain uvicorn (h11, asyncio), the server's.
+  the shortcut's gain, and under plain uvicorn (h11, asyncio), the server's;
+- both services uninstrumented (METRICS_ENABLED=0, LOG_REQUESTS=0), the cost of their metrics
+  and request lines: the stack runs with both on, its logs as JSON (docs/observability.md).
 Every target is loaded in turn, in a shuffled order, for ROUNDS rounds; a figure is the
 median of its rounds: requests per second and, where nginx and uvicorn answer alone, the CPU
 they used per request, which a loaded machine hardly moves. Each run logs in again, so a token
@@ -57,14 +59,24 @@ PLAIN_UVICORN = ("--http", "h11", "--loop", "asyncio")
 SHORTCUT_GAIN = 1.3
 SCORE = "/score?offset=1000"
 
-# The uvicorn peers, run by the score service's interpreter: name: (ASGI app, uvicorn options).
+# Neither metrics nor a line per request (docs/observability.md).
+UNINSTRUMENTED = {"METRICS_ENABLED": "0", "LOG_REQUESTS": "0"}
+# The uvicorn peers, run by the score service's interpreter and launcher (app/serve.py, as the
+# stack's: its logging, its metrics on a port and folder of each peer's own): name: (ASGI app,
+# uvicorn options, environment on top of the score service's).
 PEERS = {
-    "score peer": ("bench_peers.score_naive:app", ()),
-    "route only": ("bench_peers.score_route_only:app", ()),
-    "h11": ("app.main:app", PLAIN_UVICORN),
+    "score peer": ("bench_peers.score_naive:app", (), {}),
+    "route only": ("bench_peers.score_route_only:app", (), {}),
+    "h11": ("app.main:app", PLAIN_UVICORN, {}),
+    "score uninstrumented": ("app.main:app", (), UNINSTRUMENTED),
+    "score without request lines": ("app.main:app", (), {"LOG_REQUESTS": "0"}),
 }
-# The gunicorn peer, on the auth service's gunicorn.conf.py: name: its Django settings.
-AUTH_PEERS = {"auth peer": "bench_peers.simplejwt_settings"}
+# The gunicorn peers, on the auth service's gunicorn.conf.py: name: environment on top of the
+# auth service's.
+AUTH_PEERS = {
+    "auth peer": {"DJANGO_SETTINGS_MODULE": "bench_peers.simplejwt_settings"},
+    "auth uninstrumented": UNINSTRUMENTED,
+}
 
 RATIOS = [
     Ratio(
@@ -88,6 +100,26 @@ RATIOS = [
         SHORTCUT_GAIN,
     ),
     Ratio("server: httptools+uvloop vs h11, /score", "direct /score", "direct /score, h11+asyncio"),
+    # What metrics and request lines cost (instrumented / not).
+    Ratio(
+        "instrumentation: /score with vs without",
+        "direct /score",
+        "direct /score, uninstrumented",
+        "goal",
+        0.9,
+    ),
+    Ratio(
+        "(info) /score metrics only vs without",
+        "direct /score, metrics only",
+        "direct /score, uninstrumented",
+    ),
+    Ratio(
+        "instrumentation: /api/me/ with vs without",
+        "direct /api/me/",
+        "direct /api/me/, uninstrumented",
+        "goal",
+        0.9,
+    ),
     Ratio("(info) /api/me/ vs /api/health/, gateway", "gateway /api/me/", "gateway /api/health/"),
 ]
 
@@ -111,6 +143,19 @@ def targets(url: dict[str, str], pid: dict[str, int]) -> list[Target]:
         # No CPU figure: the database's share of a request would not be in it.
         Target("direct /api/me/", f"{url['auth']}/api/me/", True),
         Target("direct simplejwt peer /api/me/", f"{url['auth peer']}/api/me/", True),
+        Target(
+            "direct /score, uninstrumented",
+            url["score uninstrumented"] + SCORE,
+            True,
+            (pid["score uninstrumented"],),
+        ),
+        Target("direct /api/me/, uninstrumented", f"{url['auth uninstrumented']}/api/me/", True),
+        Target(
+            "direct /score, metrics only",
+            url["score without request lines"] + SCORE,
+            True,
+            (pid["score without request lines"],),
+        ),
     ]
 
 
@@ -148,15 +193,21 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
     processes = {}
     # The score service's interpreter, modules (app.game) and environment, so a peer runs the
     # same FastAPI, PyJWT and uvicorn, and uvicorn's server unless its options say.
-    for name, (app, server) in PEERS.items():
+    for name, (app, server, environment) in PEERS.items():
         address = ["--host", "127.0.0.1", "--port", str(ports[name])]
         processes[name] = spawn(
             name,
-            [stack.python(SCORE_DIR), "-m", "uvicorn", app, *address, *server],
+            [stack.python(SCORE_DIR), "-m", "app.serve", app, *address, *server],
             cwd=ROOT / "scripts",
-            env={**stack.environment("score"), "PYTHONPATH": str(SCORE_DIR)},
+            env={
+                **stack.environment("score"),
+                "PYTHONPATH": str(SCORE_DIR),
+                "METRICS_BIND": f"127.0.0.1:{free_port()}",
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"{name.replace(' ', '-')}-metrics"),
+                **environment,
+            },
         )
-    for name, settings_module in AUTH_PEERS.items():
+    for name, environment in AUTH_PEERS.items():
         processes[name] = spawn(
             name,
             [auth_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
@@ -164,8 +215,11 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
             env={
                 **stack.environment(),
                 "GUNICORN_BIND": f"127.0.0.1:{ports[name]}",
-                "DJANGO_SETTINGS_MODULE": settings_module,
+                # Its own metrics port and folder, off the stack's.
+                "METRICS_BIND": f"127.0.0.1:{free_port()}",
+                "PROMETHEUS_MULTIPROC_DIR": str(work / f"{name.replace(' ', '-')}-metrics"),
                 "PYTHONPATH": f"{ROOT / 'scripts'}:{site}",
+                **environment,
             },
         )
     for name, process in processes.items():
@@ -193,6 +247,7 @@ def main() -> int:
     auth_python = str(AUTH_DIR / options.venv / "bin" / "python")
     # Redis db 3 of REDIS_URL's server: the auth suite uses db 1, the e2e suite db 2.
     settings = settings_throwaway(work, python=auth_python, redis_db=3)
+    settings["LOG_FORMAT"] = "json"  # as in the images
     stack = Stack(settings=settings, venv=options.venv, ports=ports, logs=work / "logs")
     peer_ports = {name: free_port() for name in [*PEERS, *AUTH_PEERS]}
     peers: dict[str, subprocess.Popen] = {}

@@ -51,8 +51,8 @@ wait_for() {
 # upstreams_seen SINCE: the auth addresses the gateway's access log names since SINCE ago.
 upstreams_seen() {
     "${compose[@]}" logs --since "$1" gateway 2>/dev/null \
-        | grep -o '"GET /api/health/[^"]*" 200 .*upstream=[0-9.]*:8000' \
-        | sed 's/.*upstream=\([0-9.]*\):8000/\1/' | sort -u
+        | grep -o '"request":"GET /api/health/[^"]*","status":200,.*"upstream_addr":"[0-9.]*:8000' \
+        | sed 's/.*"upstream_addr":"\([0-9.]*\):8000/\1/' | sort -u
 }
 
 # user_new: register and log in a new user; sets $email, $access and $refresh.

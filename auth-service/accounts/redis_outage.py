@@ -20,6 +20,7 @@ from constance.backends.redisd import RedisBackend
 from django.conf import settings
 from django_redis.exceptions import ConnectionInterrupted
 
+from accounts import metrics
 from accounts.redis_values import UnusableValueError, config_value_load
 
 logger = logging.getLogger(__name__)
@@ -68,12 +69,14 @@ class RedisOutage:
                     error,
                 )
             self._retry_at = time.monotonic() + RETRY_INTERVAL
+            metrics.REDIS_FALLBACK.set(1)
 
     def _answered(self) -> None:
         with self._lock:
             if self._retry_at:
                 logger.warning("Redis is reachable again: throttles and lifetimes use it.")
             self._retry_at = 0.0
+            metrics.REDIS_FALLBACK.set(0)
 
 
 outage = RedisOutage()

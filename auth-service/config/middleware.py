@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.middleware import common
 
+from accounts import metrics
 from accounts.errors import MOVED_TO_SLASH
 from accounts.exceptions import COMPACT_JSON, detail_response
 from accounts.redis_outage import REDIS_DOWN_ERRORS
@@ -18,7 +19,8 @@ logger = logging.getLogger(__name__)
 # reach PostgreSQL, a SQLite file that cannot be opened, or one still locked after the busy
 # timeout (a busy one makes writers wait, config/settings.py). Redis errors only reach here
 # from a write (the admin's Config page): reads fall back (accounts/redis_outage.py).
-DEPENDENCY_DOWN_ERRORS = (OperationalError, InterfaceError, *REDIS_DOWN_ERRORS)
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DEPENDENCY_DOWN_ERRORS = (*DATABASE_ERRORS, *REDIS_DOWN_ERRORS)
 UNAVAILABLE = "The service is temporarily unavailable. Try again shortly."
 RETRY_AFTER_SECONDS = 5
 
@@ -68,6 +70,8 @@ class ServiceUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DEPENDENCY_DOWN_ERRORS):
             return None
+        if isinstance(exception, DATABASE_ERRORS):
+            metrics.DATABASE_ERRORS.inc()
         logger.warning("%s %s: a dependency is down: %r", request.method, request.path, exception)
         response = detail_response(UNAVAILABLE, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.logs import logging_config
 from accounts.token_contract import (
     ACCESS_TOKEN_LIFETIME_MAX,
     TokenKeyError,
@@ -165,7 +166,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a preflight is answered before any other middleware can refuse or redirect it.
+    # First, so that it times and counts every request, whoever answers it.
+    "config.observability.ObservabilityMiddleware",
+    # Then: a preflight is answered before any other middleware can refuse or redirect it.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -525,10 +528,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-}
+# docs/observability.md: LOG_FORMAT json (the images' default) or text; one line per request
+# (LOG_REQUESTS); metrics served on their own port by gunicorn's master (gunicorn.conf.py).
+try:
+    LOGGING = logging_config(env.str("LOG_FORMAT", default="") or "text")
+except ValueError as e:
+    raise ImproperlyConfigured(str(e)) from None
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)

@@ -39,3 +39,11 @@ def test_every_program_is_told_the_stacks_addresses():
         "127.0.0.1:9002",
     )
     assert environment["GATEWAY_LISTEN"] == "127.0.0.1:9000"
+
+
+def test_each_service_serves_its_metrics_on_a_port_of_its_own_on_127_0_0_1():
+    stack = Stack(settings=SETTINGS, ports=Ports(auth_metrics=9101, score_metrics=9102))
+
+    assert stack.environment("auth")["METRICS_BIND"] == "127.0.0.1:9101"
+    assert stack.environment("score")["METRICS_BIND"] == "127.0.0.1:9102"
+    assert "METRICS_BIND" not in stack.environment("gateway")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, status
 
+from app import metrics
 from app.settings import Settings
-from app.token_contract import AccessTokenError, access_token_verify, www_authenticate
+from app.token_contract import EXPIRED, AccessTokenError, access_token_verify, www_authenticate
 
 
 class AuthenticationFailed(HTTPException):
@@ -53,7 +54,9 @@ def access_token_decode(token: str, *, settings: Settings) -> AccessClaims:
             leeway=settings.JWT_LEEWAY,
         )
     except AccessTokenError as e:
+        metrics.TOKEN_VERIFICATIONS.labels("expired" if e.message == EXPIRED else "invalid").inc()
         raise AuthenticationFailed(e.message, settings=settings) from e
+    metrics.TOKEN_VERIFICATIONS.labels("valid").inc()
     # The contract has checked sub (canonical digits), jti (a string), iat, exp, nbf (numbers).
     nbf = claims.get("nbf")
     return AccessClaims(

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from app import metrics
 from app.auth import AccessClaims, AuthenticationFailed, access_token_decode
 from app.scoreboard import Scoreboard
-from app.token_contract import AccessTokenError, bearer_token
+from app.token_contract import NOT_PROVIDED, AccessTokenError, bearer_token
 
 
 # async, as every dependency here: microseconds of CPU and no I/O, not worth the thread-pool
@@ -36,12 +37,20 @@ class AccessTokenBearer(HTTPBearer):
         try:
             token = bearer_token(request.headers.get("authorization"))
         except AccessTokenError as e:
+            outcome = "missing" if e.message == NOT_PROVIDED else "bad_header"
+            metrics.TOKEN_VERIFICATIONS.labels(outcome).inc()
             raise AuthenticationFailed(e.message, settings=settings) from None
-        return request.app.state.token_cache.verify(
+        claims = self.cached(request)
+        if claims is not None:
+            return claims
+        metrics.TOKEN_CACHE_MISS.inc()
+        claims = request.app.state.token_cache.verify(
             token,
             lambda token: access_token_decode(token, settings=settings),
             leeway=settings.JWT_LEEWAY,
         )
+        request.state.user_id = claims.sub
+        return claims
 
     @staticmethod
     def cached(request: Request) -> AccessClaims | None:
@@ -52,9 +61,13 @@ class AccessTokenBearer(HTTPBearer):
             token = bearer_token(request.headers.get("authorization"))
         except AccessTokenError:
             return None
-        return request.app.state.token_cache.get(
+        claims = request.app.state.token_cache.get(
             token, leeway=request.app.state.settings.JWT_LEEWAY
         )
+        if claims is not None:
+            metrics.TOKEN_CACHE_HIT.inc()
+            request.state.user_id = claims.sub
+        return claims
 
 
 verify_access_token = AccessTokenBearer(

@@ -20,9 +20,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import errors
+from app import errors, metrics
 from app.routes import router, score_read_cached
 from app.scoreboard import scoreboard_load
 from app.settings import Settings, settings_load
@@ -40,8 +41,9 @@ class ScoreFastPath:
     ``dependency_overrides``, which only the full route applies.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, route: BaseRoute) -> None:
         self.app = app
+        self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -52,6 +54,7 @@ class ScoreFastPath:
             and not scope["app"].dependency_overrides  # a test replaced the route's state
             and (response := await score_read_cached(Request(scope))) is not None
         ):
+            scope["route"] = self.route  # as routing would have set it (app/metrics.py reads it)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -115,7 +118,10 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        as_get = {**scope, "method": "GET"}
+        await self.app(as_get, receive, send_without_body)
+        if "route" in as_get:  # the route template, for app/metrics.py outside
+            scope["route"] = as_get["route"]
 
 
 async def validation_refused(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -161,6 +167,7 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
         app.state.scoreboard = scoreboard_load(
             app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
         )
+        metrics.GAME_STAMPS.set(app.state.scoreboard.stamps_count)
         # Per app, so it belongs to one key: tokens verified under another are never in it.
         app.state.token_cache = VerifiedTokenCache()
         yield
@@ -196,10 +203,13 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
     app.add_exception_handler(RequestValidationError, validation_refused)
     app.add_exception_handler(HTTPException, http_error)
     if score_fast_path:
-        app.add_middleware(ScoreFastPath)
+        score_route = next(r for r in router.routes if getattr(r, "path", None) == "/score")
+        app.add_middleware(ScoreFastPath, route=score_route)
     # Outside the fast path, so that its answers carry the CORS headers too.
     app.add_middleware(CORSFromSettings)
-    app.add_middleware(HeadAsGet)  # added last, so outermost: the fast path sees a GET
+    app.add_middleware(HeadAsGet)  # the fast path sees a GET
+    # Added last, so outermost: it times and counts every request, HEAD as HEAD.
+    app.add_middleware(metrics.RequestObservation)
 
     return app
 

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     # `scheme://host[:port]`; empty: no cross-origin access. Its own name, beside the auth
     # service's CORS_ALLOWED_ORIGINS, so that each service has its own list.
     SCORE_CORS_ALLOWED_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
+    # docs/observability.md. json in the image, text under `make run`; one line per request.
+    LOG_FORMAT: Literal["json", "text"] = "text"
+    LOG_REQUESTS: bool = True
+    # Prometheus metrics, served by app/serve.py on their own address, never the gateway's.
+    METRICS_ENABLED: bool = True
+    METRICS_BIND: str = "0.0.0.0:9000"
 
     _public_keys: dict[str, jwt.PyJWK] = PrivateAttr(default_factory=dict)
 

@@ -114,6 +114,10 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": "0",
         "GAME_FILE": "/srv/game.json",
         "GAME_SEED": "7",
+        "LOG_FORMAT": "json",
+        "LOG_REQUESTS": "0",
+        "METRICS_ENABLED": "0",
+        "METRICS_BIND": "127.0.0.1:9100",
         "SCORE_CORS_ALLOWED_ORIGINS": "https://app.example",
     }
     for name, value in values.items():
@@ -127,6 +131,8 @@ def test_every_setting_is_read_from_the_environment(monkeypatch):
         "JWT_LEEWAY": 0,
         "GAME_FILE": Path("/srv/game.json"),
         "GAME_SEED": 7,
+        "LOG_REQUESTS": False,
+        "METRICS_ENABLED": False,
         "SCORE_CORS_ALLOWED_ORIGINS": ("https://app.example",),
     }
 

@@ -8,6 +8,7 @@ SECURITY_EVENT_RETENTION_DAYS); the event's metric and its audit log line are ad
 so the three can never drift apart.
 """
 
+import logging
 import uuid
 from datetime import timedelta
 from enum import StrEnum
@@ -15,11 +16,23 @@ from enum import StrEnum
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import metrics
 from accounts.clients import NO_CLIENT, Client
 from accounts.models import SecurityEvent, rows_delete_in_batches
 
 Event = SecurityEvent.Kind
 Outcome = SecurityEvent.Outcome
+# The audit trail: one line per event, `"audience": "audit"` (as Ory's audit logs), beside
+# the service's other lines (docs/observability.md).
+audit_logger = logging.getLogger("audit")
+
+
+class Signal(StrEnum):
+    """Events counted and written to the audit log, but not stored: each refresh and each
+    access token would bury the activity list (and cost a row)."""
+
+    REFRESH = "refresh"
+    ACCESS_TOKEN_ISSUED = "access_token_issued"  # noqa: S105 (an event's name)
 
 
 class Reason(StrEnum):
@@ -39,22 +52,43 @@ class Reason(StrEnum):
 
 
 def event_record(
-    event: Event,
+    event: Event | Signal,
     outcome: Outcome = Outcome.SUCCESS,
     *,
     user_id: int | None = None,
     client: Client = NO_CLIENT,
     session_id: uuid.UUID | str | None = None,
     reason: Reason | str = "",
-) -> SecurityEvent:
+) -> SecurityEvent | None:
     """Record that `event` happened to the account `user_id` (None: no known account), from
-    `client`, in session `session_id` (a refresh-token family), and return the stored row.
+    `client`, in session `session_id` (a refresh-token family): count it
+    (`auth_events_total`), write its audit line, and return the stored row (None for a
+    Signal, which is not stored).
 
     A row is stored whether or not the account is known, so that a request about an unknown
     email does the same work as one about a known email (no timing tells them apart).
     `reason` names the cause in a word (a failed login's `bad_password`, an ended session's
     `logout`).
     """
+    metrics.AUTH_EVENTS.labels(str(event), str(outcome), str(reason)).inc()
+    audit_logger.info(
+        "%s %s%s",
+        event,
+        outcome,
+        f" ({reason})" if reason else "",
+        extra={
+            "audience": "audit",
+            "event": str(event),
+            "outcome": str(outcome),
+            "reason": str(reason),
+            "user_id": user_id,
+            "session_id": None if session_id is None else str(session_id),
+            "client_ip": client.ip,
+            "user_agent": client.user_agent,
+        },
+    )
+    if isinstance(event, Signal):
+        return None
     return SecurityEvent.objects.create(
         user_id=user_id,
         occurred_at=timezone.now(),

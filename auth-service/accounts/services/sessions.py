@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.clients import NO_CLIENT, Client
 from accounts.errors import InvalidCredentialsError, RefreshTokenError
 from accounts.models import RefreshToken, User, rows_delete_in_batches, user_lock
-from accounts.services.events import Event, Outcome, Reason, event_record
+from accounts.services.events import Event, Outcome, Reason, Signal, event_record
 from accounts.tokens import access_token_encode
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ def token_pair_issue(
         authenticated_at=refresh.authenticated_at,
         lifetime=timedelta(seconds=lifetime),
     )
+    event_record(
+        Signal.ACCESS_TOKEN_ISSUED, user_id=user_id, client=client, session_id=refresh.family
+    )
     return TokenPair(
         access_token=access_token,
         refresh_token=str(refresh.token),
@@ -164,6 +167,7 @@ def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> Tok
         owner = RefreshToken.objects.filter(digest=digest).values_list("user_id", flat=True)
         owner_id = owner.first()
         if owner_id is None:
+            event_record(Signal.REFRESH, Outcome.FAILURE, client=client, reason="unknown")
             raise RefreshTokenError(RefreshTokenError.UNKNOWN)
         # Before the claim: a concurrent logout everywhere or password change then either
         # sees the new token or revokes the presented one first (User.sessions_end).
@@ -187,7 +191,14 @@ def refresh_token_rotate(*, token: uuid.UUID, client: Client = NO_CLIENT) -> Tok
                 stored = RefreshToken.objects.select_related("user").get(digest=digest)
         if claimed:
             if stored.user.is_active:
-                return token_pair_issue(user_id=stored.user_id, client=client, rotated=stored)
+                pair = token_pair_issue(user_id=stored.user_id, client=client, rotated=stored)
+                event_record(
+                    Signal.REFRESH, user_id=owner_id, client=client, session_id=pair.session_id
+                )
+                return pair
+            event_record(
+                Signal.REFRESH, Outcome.FAILURE, user_id=owner_id, client=client, reason="inactive"
+            )
             rejection = RefreshTokenError(RefreshTokenError.INACTIVE)
         else:
             rejection = _refresh_token_rejection(digest=digest, now=now, client=client)
@@ -204,7 +215,10 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
         .first()
     )
     if presented is None:
+        event_record(Signal.REFRESH, Outcome.FAILURE, client=client, reason="unknown")
         return RefreshTokenError(RefreshTokenError.UNKNOWN)
+    # The refused refresh, by reason (auth_events_total, the audit log).
+    refused = {"user_id": presented["user_id"], "client": client}
     if presented["revoked_at"] is not None:
         _family_grace_end(family=presented["family"])
         family = RefreshToken.objects.filter(family=presented["family"])
@@ -233,7 +247,9 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
                 client=client,
                 session_id=presented["family"],
             )
+            event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="replay")
         else:
+            event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="revoked")
             family.filter(revoked_at__isnull=True).update(revoked_at=now)
             logger.info(
                 "Refresh token presented after its session ended (logout, password change, "
@@ -242,6 +258,7 @@ def _refresh_token_rejection(*, digest: str, now: datetime, client: Client) -> R
                 presented["user_id"],
             )
         return RefreshTokenError(RefreshTokenError.REVOKED)
+    event_record(Signal.REFRESH, Outcome.FAILURE, **refused, reason="expired")
     return RefreshTokenError(RefreshTokenError.EXPIRED)
 
 

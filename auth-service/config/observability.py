@@ -1,0 +1,77 @@
+"""The outermost middleware: each request's metrics, its log line and its request id."""
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from accounts.http_metrics import (
+    HTTP_REQUESTS_IN_FLIGHT,
+    http_method_label,
+    http_request_observed,
+)
+from accounts.logs import REQUEST_ID, request_id_read, request_logged
+
+UNMATCHED = "unmatched"
+
+
+def route_template(request: HttpRequest) -> str:
+    """Return the URL pattern the request matched ("/api/login/"), never its raw path: the
+    label's values stay few. Static files (whitenoise answers before any URL is resolved)
+    are "/static/"; a path nothing matched is "unmatched"."""
+    match = request.resolver_match
+    if match is not None and match.route:
+        return "/" + match.route
+    if request.path.startswith(settings.STATIC_URL):
+        return settings.STATIC_URL
+    return UNMATCHED
+
+
+def user_id(request: HttpRequest) -> object:
+    """Return the id of the user the request authenticated as, or None: never a lookup of its
+    own (the admin's session user is read only if a view already read it)."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    return getattr(user, "pk", None)
+
+
+class ObservabilityMiddleware:
+    """Set the request id for the request's log records, then count, time and log it.
+
+    METRICS_ENABLED=0 leaves the metrics out and LOG_REQUESTS=0 the line (make bench-http
+    measures their cost).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.metrics = settings.METRICS_ENABLED
+        self.log = settings.LOG_REQUESTS
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Django turns every exception into a response before it gets here.
+        token = REQUEST_ID.set(request_id_read(request.headers.get("X-Request-ID")))
+        start = time.perf_counter()
+        if self.metrics:
+            HTTP_REQUESTS_IN_FLIGHT.inc()
+        response = self.get_response(request)
+        duration = time.perf_counter() - start
+        route = route_template(request)
+        method = http_method_label(request.method)
+        if self.metrics:
+            HTTP_REQUESTS_IN_FLIGHT.dec()
+            http_request_observed(
+                route=route, method=method, status=response.status_code, duration=duration
+            )
+        if self.log:
+            request_logged(
+                method=method,
+                route=route,
+                status=response.status_code,
+                duration=duration,
+                user_id=user_id(request),
+            )
+        REQUEST_ID.reset(token)
+        return response
