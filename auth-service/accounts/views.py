@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,6 +65,11 @@ class InputMixin:
 
     def get_serializer(self, *args, **kwargs) -> serializers.InputSerializer:
         return self.input_serializer(*args, **kwargs)
+
+    def get_throttles(self) -> list:
+        # Only a request that sends the body spends the caller's limits: a GET or HEAD draws
+        # the browsable form, a hint or a 405, and acts on nothing.
+        return [] if self.request.method in SAFE_METHODS else super().get_throttles()
 
 
 @openapi.API_ROOT
@@ -333,9 +338,6 @@ class MailedLinkView(InputMixin, PublicAPIView):
             serializer.fields[name].initial = self.request.query_params.get(name, "")
             serializer.fields[name].help_text = None  # hidden in the form: nothing to explain
         return serializer
-
-    def get_throttles(self) -> list:
-        return super().get_throttles() if self.request.method == "POST" else []
 
     def get(self, request: Request) -> Response:
         return Response({"detail": self.hint})

@@ -272,3 +272,24 @@ def test_a_locked_account_stays_locked_however_many_other_logins_fail(
     api_client, user, throttle_store
 ):
     assert right_password_after_many_other_failures(api_client, user) == 429
+
+
+@pytest.mark.parametrize(
+    ("path", "scope", "body"),
+    [
+        ("/api/register/", "register", {"email": "new@example.com", "password": PASSWORD}),
+        ("/api/password/reset/", "mail_ip", {"email": "someone@example.com"}),
+        ("/api/verify-email/resend/", "mail_ip", {"email": "someone@example.com"}),
+        (
+            "/api/password/reset/confirm/",
+            "link_ip",
+            {"uid": "MQ", "token": "t", "new_password": PASSWORD},
+        ),
+    ],
+    ids=["register", "reset", "resend", "reset-confirm"],
+)
+def test_drawing_a_write_endpoints_form_spends_none_of_its_limit(api_client, path, scope, body):
+    pages = [api_client.get(path, HTTP_ACCEPT="text/html") for _ in range(allowed(scope) + 1)]
+
+    assert {page.status_code for page in pages} <= {200, 405}
+    assert api_client.post(path, body, format="json").status_code != 429
