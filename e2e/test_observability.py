@@ -118,27 +118,28 @@ def test_requests_spread_over_every_auth_worker_add_up(gateway, stack):
     assert total_after - total_before == sent
 
 
-def service_log_line(stack, service: str, request_id: str) -> dict:
-    """Return the request line (JSON) the service wrote for `request_id`."""
+def logged(stack, name: str, request_id: str, logger: str | None = None) -> dict:
+    """Return the JSON line of `name`.log for `request_id` (of `logger`, if given), waiting
+    up to 10 s for it to be written."""
     deadline = time.monotonic() + 10
     while True:
-        for line in (stack.logs / f"{service}.log").read_text(encoding="utf-8").splitlines():
+        for line in (stack.logs / f"{name}.log").read_text(encoding="utf-8").splitlines():
             if request_id in line and line.startswith("{"):
                 record = json.loads(line)
-                if record.get("logger") == "request" and record["request_id"] == request_id:
+                same_logger = logger in (None, record.get("logger"))
+                if record.get("request_id") == request_id and same_logger:
                     return record
-        assert time.monotonic() < deadline, f"{request_id} not in {service}.log"
+        assert time.monotonic() < deadline, f"{request_id} not in {name}.log"
         time.sleep(0.05)
+
+
+def service_log_line(stack, service: str, request_id: str) -> dict:
+    """Return the request line the service wrote for `request_id`."""
+    return logged(stack, service, request_id, logger="request")
 
 
 def gateway_record(stack, request_id: str) -> dict:
-    deadline = time.monotonic() + 10
-    while True:
-        for line in (stack.logs / "gateway.log").read_text(encoding="utf-8").splitlines():
-            if f'"request_id":"{request_id}"' in line:
-                return json.loads(line)
-        assert time.monotonic() < deadline, f"{request_id} not in gateway.log"
-        time.sleep(0.05)
+    return logged(stack, "gateway", request_id)
 
 
 def test_one_request_id_is_in_the_gateways_line_and_the_auth_services(gateway, login, stack):
@@ -183,8 +184,15 @@ def test_no_log_line_holds_a_password_or_token_of_the_flows(gateway, register, s
     gateway.post("/api/refresh/", json={"refresh_token": pair["refresh_token"]})  # a replay
     gateway.get("/score?offset=3", headers=bearer(rotated["access_token"]))
     gateway.get("/api/me/", headers=bearer(rotated["access_token"]))
-    gateway.post("/api/logout/", json={"refresh_token": rotated["refresh_token"]})
-    time.sleep(0.5)  # the last lines reach the files
+    last = f"e2e-secrets-{secrets.token_hex(4)}"
+    gateway.post(
+        "/api/logout/",
+        json={"refresh_token": rotated["refresh_token"]},
+        headers={"X-Request-ID": last},
+    )
+    # The last request's lines are written: every line of the flows before them is too.
+    gateway_record(stack, last)
+    service_log_line(stack, "auth", last)
 
     secrets_used = [
         PASSWORD,
