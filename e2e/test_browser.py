@@ -40,10 +40,8 @@ PAGES = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
-        reason = "Chromium is not installed (apt-get install chromium): browser test not run"
-        if os.environ.get("REQUIRE_FULL_STACK") == "1":
-            pytest.fail(f"REQUIRE_FULL_STACK=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        # A failure under REQUIRE_FULL_STACK=1 (devstack.full_stack).
+        pytest.skip("Chromium is not installed (apt-get install chromium): browser test not run")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
