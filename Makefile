@@ -90,7 +90,7 @@ test-devstack: $(TOOLS_VENV)  ## devstack's own suite: .env, keys, rotation, the
 	$(BIN)/python -m pytest devstack $(junit)
 
 test-load: $(TOOLS_VENV)  ## The load test's own suite: its refresh-chain checks, against a broken stub too.
-	$(BIN)/python -m pytest loadtest
+	$(BIN)/python -m pytest loadtest $(junit)
 
 test-score: $(SCORE_VENV)  ## The score service's suite.
 	cd score-service && $(BIN)/python -m pytest $(junit)
