@@ -22,8 +22,9 @@ SCORE_VENV := score-service/$(VENV)/.ok
 DEPLOY_VENV := deploy/$(VENV)/.ok
 BIN := $(VENV)/bin
 # The modules vendored byte-identical in both services (docs/tokens.md: One token contract;
-# logs.py, http_metrics.py, metrics_server.py: docs/observability.md).
-VENDORED := token_contract.py token_cache.py logs.py http_metrics.py metrics_server.py
+# logs.py, http_metrics.py, metrics_server.py, request_records.py: docs/observability.md).
+VENDORED := token_contract.py token_cache.py logs.py http_metrics.py metrics_server.py \
+	request_records.py
 
 # JUNIT_DIR=DIR: every suite also writes pytest's JUnit XML report there, one file per target
 # and virtualenv (DIR/test-auth.venv.xml, DIR/test-auth.venv-3.12.xml...); .ci/run adds them up.

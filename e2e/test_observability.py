@@ -57,18 +57,28 @@ def test_metrics_are_not_reachable_through_the_gateway(gateway):
     assert response.json() == {"detail": "Not found."}
 
 
+def grown_to(port: int, name: str, before: float, expected: float, **labels: str) -> str:
+    """Return the metrics text once `name`'s samples with `labels` have grown from `before`
+    by `expected`, or after 10 s: the services add a request's metrics within a second
+    (request_records.py)."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = metrics_read(port)
+        if sample(text, name, **labels) - before >= expected or time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
+
+
 def test_score_requests_are_counted_by_route_template_never_by_query(gateway, login, stack):
     access = login()["access_token"]
-    before = metrics_read(stack.ports.score_metrics)
+    labels = {"route": "/score", "method": "GET", "status": "200"}
+    port = stack.ports.score_metrics
+    before = sample(metrics_read(port), "http_requests_total", **labels)
     for offset in (17, 18):
         assert gateway.get(f"/score?offset={offset}", headers=bearer(access)).status_code == 200
-    after = metrics_read(stack.ports.score_metrics)
+    after = grown_to(port, "http_requests_total", before, 2, **labels)
 
-    labels = {"route": "/score", "method": "GET", "status": "200"}
-    counted = sample(after, "http_requests_total", **labels) - sample(
-        before, "http_requests_total", **labels
-    )
-    assert counted == 2
+    assert sample(after, "http_requests_total", **labels) - before == 2
     assert "offset=" not in after
 
 
@@ -106,16 +116,23 @@ def test_requests_spread_over_every_auth_worker_add_up(gateway, stack):
             )
             assert statuses == [200] * 16
             sent += 16
-            served = {
-                pid: count - each_before.get(pid, 0)
-                for pid, count in per_worker(stack, route).items()
-            }
+            deadline = time.monotonic() + 10  # each worker adds its metrics within a second
+            while True:
+                served = {
+                    pid: count - each_before.get(pid, 0)
+                    for pid, count in per_worker(stack, route).items()
+                }
+                if sum(served.values()) >= sent or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
             if all(served.get(pid, 0) > 0 for pid in workers):
                 break
     assert all(served.get(pid, 0) > 0 for pid in workers), served
 
-    total_after = sample(metrics_read(stack.ports.auth_metrics), "http_requests_total", route=route)
-    assert total_after - total_before == sent
+    after = grown_to(
+        stack.ports.auth_metrics, "http_requests_total", total_before, sent, route=route
+    )
+    assert sample(after, "http_requests_total", route=route) - total_before == sent
 
 
 def logged(stack, name: str, request_id: str, logger: str | None = None) -> dict:

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -117,8 +117,9 @@ def test_prometheus_finds_a_failed_login_a_login_a_refresh_replay_and_a_score(
     prometheus, gateway, register
 ):
     email = register()
-    # A scrape after the registration, so that the baseline holds everything before the test.
-    registered = datetime.now(UTC)
+    # A scrape after the registration's metrics were added (within a second: the services'
+    # request_records.py), so that the baseline holds everything before the test.
+    registered = datetime.now(UTC) + timedelta(seconds=2)
     eventually(lambda: scraped_since(prometheus, registered), "a scrape after the registration")
     before = {promql: query(prometheus, promql) for promql in EXPECTED}
 

@@ -2,7 +2,7 @@
 
 LOG_FORMAT=json (one JSON object a line, the default in containers) or text (`make run`).
 Every line carries the gateway's X-Request-ID of the request being served, if any; each
-service writes one line per request (request_logged) and never a secret: no password,
+service writes one line per request (request_records.py) and never a secret: no password,
 token, Authorization or Cookie header is passed to a logger, and a failure line names an
 email only masked (email_masked). docs/observability.md lists the fields.
 """
@@ -14,7 +14,8 @@ from typing import Any
 
 # The request id of the request this thread or task is serving; None outside a request.
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-# The one logger of the per-request lines, named alike in both services.
+# The logger of the per-request lines, named alike in both services: request_records.py
+# writes them to its handlers, in batches.
 REQUEST_LOGGER = logging.getLogger("request")
 LOG_FORMATS = ("json", "text")
 # The gateway keeps a client's id only if it matches this (gateway/default.conf.template); a
@@ -74,26 +75,6 @@ def logging_config(log_format: str, *, level: str = "INFO") -> dict[str, Any]:
 def request_id_read(value: str | None) -> str | None:
     """Return the X-Request-ID header's value to log, bounded to REQUEST_ID_MAX_LENGTH."""
     return value[:REQUEST_ID_MAX_LENGTH] if value else None
-
-
-def request_logged(
-    *, method: str, route: str, status: int, duration: float, user_id: object = None
-) -> None:
-    """Write the one line of a finished request; duration in seconds."""
-    REQUEST_LOGGER.info(
-        "%s %s %s %.1fms",
-        method,
-        route,
-        status,
-        duration * 1000,
-        extra={
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(duration * 1000, 3),
-            "user_id": user_id,
-        },
-    )
 
 
 def email_masked(email: str) -> str:

@@ -7,12 +7,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from accounts.http_metrics import (
-    HTTP_REQUESTS_IN_FLIGHT,
-    http_method_label,
-    http_request_observed,
-)
-from accounts.logs import REQUEST_ID, request_id_read, request_logged
+from accounts.http_metrics import http_method_label
+from accounts.logs import REQUEST_ID, request_id_read
+from accounts.request_records import REQUESTS
 
 UNMATCHED = "unmatched"
 
@@ -39,7 +36,8 @@ def user_id(request: HttpRequest) -> object:
 
 
 class ObservabilityMiddleware:
-    """Set the request id for the request's log records, then count, time and log it.
+    """Set the request id for the request's log records, then time the request and record
+    it (accounts/request_records.py: its line and metrics).
 
     METRICS_ENABLED=0 leaves the metrics out and LOG_REQUESTS=0 the line (make bench-http
     measures their cost).
@@ -47,31 +45,24 @@ class ObservabilityMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.metrics = settings.METRICS_ENABLED
-        self.log = settings.LOG_REQUESTS
+        REQUESTS.configure(
+            log_format=settings.LOG_FORMAT,
+            log=settings.LOG_REQUESTS,
+            metrics=settings.METRICS_ENABLED,
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Django turns every exception into a response before it gets here.
         token = REQUEST_ID.set(request_id_read(request.headers.get("X-Request-ID")))
         start = time.perf_counter()
-        if self.metrics:
-            HTTP_REQUESTS_IN_FLIGHT.inc()
+        REQUESTS.request_started()
         response = self.get_response(request)
-        duration = time.perf_counter() - start
-        route = route_template(request)
-        method = http_method_label(request.method)
-        if self.metrics:
-            HTTP_REQUESTS_IN_FLIGHT.dec()
-            http_request_observed(
-                route=route, method=method, status=response.status_code, duration=duration
-            )
-        if self.log:
-            request_logged(
-                method=method,
-                route=route,
-                status=response.status_code,
-                duration=duration,
-                user_id=user_id(request),
-            )
+        REQUESTS.request_finished(
+            method=http_method_label(request.method),
+            route=route_template(request),
+            status=response.status_code,
+            duration=time.perf_counter() - start,
+            user_id=user_id(request),
+        )
         REQUEST_ID.reset(token)
         return response

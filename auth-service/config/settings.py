@@ -530,8 +530,9 @@ USE_TZ = True
 
 # docs/observability.md: LOG_FORMAT json (the images' default) or text; one line per request
 # (LOG_REQUESTS); metrics served on their own port by gunicorn's master (gunicorn.conf.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or "text"
 try:
-    LOGGING = logging_config(env.str("LOG_FORMAT", default="") or "text")
+    LOGGING = logging_config(LOG_FORMAT)
 except ValueError as e:
     raise ImproperlyConfigured(str(e)) from None
 LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)

@@ -11,6 +11,7 @@ from fastapi.security import HTTPBearer
 
 from app import metrics
 from app.auth import AccessClaims, AuthenticationFailed, access_token_decode
+from app.request_records import REQUESTS
 from app.scoreboard import Scoreboard
 from app.token_contract import NOT_PROVIDED, AccessTokenError, bearer_token
 
@@ -65,7 +66,7 @@ class AccessTokenBearer(HTTPBearer):
             token, leeway=request.app.state.settings.JWT_LEEWAY
         )
         if claims is not None:
-            metrics.TOKEN_CACHE_HIT.inc()
+            REQUESTS.counted(metrics.TOKEN_CACHE_HIT)
             request.state.user_id = claims.sub
         return claims
 

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import errors, metrics
+from app.request_records import REQUESTS
 from app.routes import router, score_read_cached
 from app.scoreboard import scoreboard_load
 from app.settings import Settings, settings_load
@@ -164,6 +165,11 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or settings_load()
+        REQUESTS.configure(
+            log_format=app.state.settings.LOG_FORMAT,
+            log=app.state.settings.LOG_REQUESTS,
+            metrics=app.state.settings.METRICS_ENABLED,
+        )
         app.state.scoreboard = scoreboard_load(
             app.state.settings.GAME_FILE, app.state.settings.GAME_SEED
         )
@@ -171,6 +177,7 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
         # Per app, so it belongs to one key: tokens verified under another are never in it.
         app.state.token_cache = VerifiedTokenCache()
         yield
+        REQUESTS.flush()  # uvicorn's --workers end without atexit (multiprocessing)
 
     # fastapi-offline: FastAPI with /score/docs serving Swagger UI's JS and CSS from the
     # package's own files under /score/static, so the docs page names no CDN.

@@ -1,6 +1,6 @@
 """The score service's own Prometheus metrics (the HTTP ones: app/http_metrics.py) and the
-ASGI middleware that counts, times and logs each request (docs/observability.md lists the
-metrics).
+ASGI middleware that times each request and records it (app/request_records.py: its line
+and metrics; docs/observability.md lists them).
 
 Under app/serve.py every uvicorn worker writes its values to files in
 PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode) and the launcher serves
@@ -12,8 +12,9 @@ import time
 from prometheus_client import Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http_metrics import HTTP_REQUESTS_IN_FLIGHT, http_method_label, http_request_observed
-from app.logs import REQUEST_ID, request_id_read, request_logged
+from app.http_metrics import http_method_label
+from app.logs import REQUEST_ID, request_id_read
+from app.request_records import REQUESTS
 
 TOKEN_VERIFICATIONS = Counter(
     "score_token_verifications_total",
@@ -43,10 +44,8 @@ FAST_PATH_ROUTE = "/score"
 
 class RequestObservation:
     """Outermost ASGI middleware: set the request id for the request's log records, then
-    count, time and log the request, labelled with its route template, never its raw path.
-
-    The settings METRICS_ENABLED and LOG_REQUESTS turn each part off (make bench-http
-    measures their cost).
+    time the request and record it (app/request_records.py: its line and metrics), labelled
+    with its route template, never its raw path.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -56,7 +55,6 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings = scope["app"].state.settings
         request_id = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -72,8 +70,7 @@ class RequestObservation:
                 status = message["status"]
             await send(message)
 
-        if settings.METRICS_ENABLED:
-            HTTP_REQUESTS_IN_FLIGHT.inc()
+        REQUESTS.request_started()
         try:
             await self.app(scope, receive, send_status)
         finally:
@@ -85,15 +82,11 @@ class RequestObservation:
                 template = FAST_PATH_ROUTE
             else:
                 template = UNMATCHED
-            method = http_method_label(scope["method"])
-            if settings.METRICS_ENABLED:
-                HTTP_REQUESTS_IN_FLIGHT.dec()
-                http_request_observed(
-                    route=template, method=method, status=status, duration=duration
-                )
-            if settings.LOG_REQUESTS:
-                user = scope.get("state", {}).get("user_id")
-                request_logged(
-                    method=method, route=template, status=status, duration=duration, user_id=user
-                )
+            REQUESTS.request_finished(
+                method=http_method_label(scope["method"]),
+                route=template,
+                status=status,
+                duration=duration,
+                user_id=scope.get("state", {}).get("user_id"),
+            )
             REQUEST_ID.reset(token)
