@@ -2,7 +2,8 @@
 of requests per second and of the CPU a request costs, and the ratios between targets.
 
 scripts/bench_http.py declares what is measured (its Target and Ratio lists); this module
-only measures and prints. Standard library only.
+only measures and prints. Standard library only, and wrk's script for the refresh targets
+(wrk_refresh.lua, beside it).
 """
 
 import json
@@ -231,8 +232,8 @@ def rounds_run(
 ) -> Results:
     """Load every target once a round, in an order shuffled each round (seeded, so two runs
     alternate alike); token() gives a fresh access token to each target that needs one, and
-    refresh_tokens(login, count) count refresh tokens of as many fresh logins at the URL
-    login, one more a wrk thread than connections, to each refresh target."""
+    refresh_tokens(login, count) the refresh tokens of count fresh logins at the URL login to
+    each refresh target (Target.login), count being one more a wrk thread than connections."""
     results = Results({t.name: [] for t in targets}, {t.name: [] for t in targets if t.servers})
     shuffler = random.Random(2024)
     for round_number in range(rounds):
