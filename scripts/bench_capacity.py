@@ -33,15 +33,16 @@ from devstack import AUTH_DIR
 from devstack.bench import cpu_seconds
 from devstack.gateway import nginx_find
 from devstack.supervisor import Stack
-from devstack.teststack import free_ports, postgres_database_drop, settings_throwaway
+from devstack.teststack import (
+    UNTHROTTLED_RATES,
+    free_ports,
+    postgres_database_drop,
+    settings_throwaway,
+)
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 DURATION = float(os.environ.get("BENCH_DURATION", "10"))
 KEYCLOAK = {"login": 15, "refresh": 120}
-UNTHROTTLED = {
-    name: "1000000/min"
-    for name in ("LOGIN_IP", "LOGIN_ACCOUNT_IP", "LOGIN_ACCOUNT", "REGISTER", "REFRESH")
-}
 # One Argon2id hash at the service's cost and at Django's own, in the auth venv: the CPU of
 # the fastest of 5 rounds of 5 hashes each.
 HASH_TIMING = """
@@ -126,7 +127,7 @@ def main() -> int:
     (work / "logs").mkdir()
     auth_python = str(AUTH_DIR / options.venv / "bin" / "python")
     settings = settings_throwaway(work, python=auth_python, redis_db=4)
-    settings.update({f"THROTTLE_RATE_{name}": rate for name, rate in UNTHROTTLED.items()})
+    settings.update(UNTHROTTLED_RATES)
     stack = Stack(settings=settings, venv=options.venv, ports=free_ports(), logs=work / "logs")
     cpus = sorted(os.sched_getaffinity(0))
     print(f"machine: {len(cpus)} CPUs, load {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -9,7 +9,10 @@ own database, and peers on the same machine, versions and server settings:
 - the score service itself twice more: without ScoreFastPath (bench_peers/score_route_only.py),
   the shortcut's gain, and under plain uvicorn (h11, asyncio), the server's;
 - both services uninstrumented (METRICS_ENABLED=0, LOG_REQUESTS=0), the cost of their metrics
-  and request lines: the stack runs with both on, its logs as JSON (docs/observability.md).
+  and request lines: the stack runs with both on, its logs as JSON (docs/observability.md);
+- the auth service without the session bookkeeping of its refresh tokens (the client and the
+  login that GET /api/sessions/ shows: bench_peers/sessionless_*.py), its cost on /api/refresh/,
+  loaded along chains of refresh tokens (devstack/wrk_refresh.lua), the throttles out of the way.
 Every target is loaded in turn, in a shuffled order, for ROUNDS rounds; a figure is the
 median of its rounds: requests per second and, where nginx and uvicorn answer alone, the CPU
 they used per request, which a loaded machine hardly moves. Each run logs in again, so a token
@@ -23,31 +26,38 @@ REDIS_URL as for the e2e suite (a fresh PostgreSQL database beside DATABASE_URL;
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import uuid
 from pathlib import Path
 
 from devstack import AUTH_DIR, ROOT, SCORE_DIR
 from devstack.bench import (
-    INSTALL_HINTS,
     Ratio,
     Target,
     load_average,
     machine,
-    ratio_line,
-    results_table,
+    post_json,
+    programs_missing,
+    report,
+    requirements_install,
     rounds_run,
+    server_spawn,
     wait_answering,
+    wrk_header,
 )
 from devstack.gateway import nginx_find
 from devstack.supervisor import Stack
-from devstack.teststack import free_port, free_ports, postgres_database_drop, settings_throwaway
+from devstack.teststack import (
+    UNTHROTTLED_RATES,
+    free_port,
+    free_ports,
+    postgres_database_drop,
+    settings_throwaway,
+)
 
 REQUIREMENTS = ROOT / "scripts" / "requirements-bench.txt"
 PASSWORD = "Correct-horse-battery-staple-9"  # noqa: S105 (the bench user's)
@@ -76,6 +86,7 @@ PEERS = {
 AUTH_PEERS = {
     "auth peer": {"DJANGO_SETTINGS_MODULE": "bench_peers.simplejwt_settings"},
     "auth uninstrumented": UNINSTRUMENTED,
+    "auth sessionless": {"DJANGO_SETTINGS_MODULE": "bench_peers.sessionless_settings"},
 }
 
 RATIOS = [
@@ -121,6 +132,13 @@ RATIOS = [
         0.9,
     ),
     Ratio("(info) /api/me/ vs /api/health/, gateway", "gateway /api/me/", "gateway /api/health/"),
+    Ratio(
+        "/api/refresh/ with vs without session bookkeeping",
+        "direct /api/refresh/",
+        "direct /api/refresh/, no bookkeeping",
+        "goal",
+        0.95,
+    ),
 ]
 
 
@@ -156,47 +174,29 @@ def targets(url: dict[str, str], pid: dict[str, int]) -> list[Target]:
             True,
             (pid["score without request lines"],),
         ),
+        # Along chains that start with logins at the same server (no CPU figure, as /api/me/).
+        *(
+            Target(name, f"{url[server]}/api/refresh/", False, login=f"{url[server]}/api/login/")
+            for name, server in (
+                ("direct /api/refresh/", "auth"),
+                ("direct /api/refresh/, no bookkeeping", "auth sessionless"),
+            )
+        ),
     ]
-
-
-def post_json(url: str, body: dict) -> dict:
-    request = urllib.request.Request(  # noqa: S310  (our own local stack)
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
 
 
 def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, subprocess.Popen]:
     """Start PEERS and AUTH_PEERS; return their processes once they answer."""
     auth_python = stack.python(AUTH_DIR)
-    site = work / "peer-site"
-    pip = "-m pip install --quiet --disable-pip-version-check --no-deps --require-hashes"
-    subprocess.run(  # noqa: S603
-        [auth_python, *pip.split(), "--target", str(site), "-r", str(REQUIREMENTS)],
-        check=True,
-        capture_output=True,
-    )
-
-    def spawn(name: str, command: list[str], **options: object) -> subprocess.Popen:
-        # Each in its own session, as the stack's programs are: with Linux's autogroup
-        # scheduling a session shares the CPU as one, and the same session as wrk doubled a
-        # server's requests per second on a loaded machine.
-        return subprocess.Popen(  # noqa: S603
-            command,
-            stdout=(work / "logs" / f"{name.replace(' ', '-')}.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            **options,
-        )
-
+    site = requirements_install(auth_python, REQUIREMENTS, work / "peer-site")
     processes = {}
     # The score service's interpreter, modules (app.game) and environment, so a peer runs the
     # same FastAPI, PyJWT and uvicorn, and uvicorn's server unless its options say.
     for name, (app, server, environment) in PEERS.items():
         address = ["--host", "127.0.0.1", "--port", str(ports[name])]
-        processes[name] = spawn(
+        processes[name] = server_spawn(
             name,
+            work / "logs",
             [stack.python(SCORE_DIR), "-m", "app.serve", app, *address, *server],
             cwd=ROOT / "scripts",
             env={
@@ -208,8 +208,9 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
             },
         )
     for name, environment in AUTH_PEERS.items():
-        processes[name] = spawn(
+        processes[name] = server_spawn(
             name,
+            work / "logs",
             [auth_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
             cwd=AUTH_DIR,
             env={
@@ -233,12 +234,8 @@ def main() -> int:
     parser.add_argument("--venv", default=".venv")
     options = parser.parse_args()
     nginx = nginx_find()
-    missing = [
-        name for name, found in (("nginx", nginx), ("wrk", shutil.which("wrk"))) if not found
-    ]
-    for name in missing:
-        print(f"bench: {name} is missing: {INSTALL_HINTS[name]}", file=sys.stderr)
-    if missing:
+    if missing := programs_missing(nginx=nginx, wrk=shutil.which("wrk")):
+        print(missing, file=sys.stderr)
         return 1
 
     work = Path(tempfile.mkdtemp(prefix="bench-http-"))
@@ -248,6 +245,7 @@ def main() -> int:
     # Redis db 3 of REDIS_URL's server: the auth suite uses db 1, the e2e suite db 2.
     settings = settings_throwaway(work, python=auth_python, redis_db=3)
     settings["LOG_FORMAT"] = "json"  # as in the images
+    settings.update(UNTHROTTLED_RATES)  # the refresh targets' logins and refreshes
     stack = Stack(settings=settings, venv=options.venv, ports=ports, logs=work / "logs")
     peer_ports = {name: free_port() for name in [*PEERS, *AUTH_PEERS]}
     peers: dict[str, subprocess.Popen] = {}
@@ -260,6 +258,14 @@ def main() -> int:
         def token() -> str:
             return post_json(f"{stack.url}/api/login/", login)["access_token"]
 
+        users: list[dict] = []  # one a chain: a refresh locks its user's row (user_lock)
+
+        def refresh_tokens(login_url: str, count: int) -> list[str]:
+            while len(users) < count:
+                users.append({**login, "email": f"bench-{uuid.uuid4().hex[:12]}@example.com"})
+                post_json(f"{stack.url}/api/register/", users[-1])
+            return [post_json(login_url, user)["refresh_token"] for user in users[:count]]
+
         url = {
             "gateway": stack.url,
             **{name: f"http://127.0.0.1:{getattr(ports, name)}" for name in ("auth", "score")},
@@ -267,15 +273,14 @@ def main() -> int:
         }
         pid = {name: stack.services[name].process.pid for name in ("gateway", "score")}
         pid |= {name: process.pid for name, process in peers.items()}
-        print(f"machine: {machine()}")
-        print(
-            f"wrk: 2 threads, {CONNECTIONS} connections, {DURATION} s per target, "
-            f"{ROUNDS} rounds in shuffled order; medians of requests per second and of the CPU "
-            "that the answering processes used per request",
-            flush=True,
-        )
+        print(f"machine: {machine()}\n{wrk_header(ROUNDS, CONNECTIONS, DURATION)}", flush=True)
         results = rounds_run(
-            targets(url, pid), token, rounds=ROUNDS, connections=CONNECTIONS, duration=DURATION
+            targets(url, pid),
+            token,
+            rounds=ROUNDS,
+            connections=CONNECTIONS,
+            duration=DURATION,
+            refresh_tokens=refresh_tokens,
         )
         load_after = load_average()
     finally:
@@ -286,12 +291,7 @@ def main() -> int:
         if os.environ.get("DATABASE_URL"):
             postgres_database_drop(auth_python, settings["DATABASE_URL"])
 
-    print()
-    print(results_table(results))
-    print(f"load average after the run: {load_after}")
-    print()
-    for ratio in RATIOS:
-        print(ratio_line(results, ratio))
+    print(report(results, RATIOS, load_after))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -1,13 +1,35 @@
-"""devstack.bench: reading wrk's output, the CPU a process tree used, the ratios' verdicts."""
+"""devstack.bench: reading wrk's output, the CPU a process tree used, the ratios' verdicts,
+the refresh script's chains."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from devstack.bench import Ratio, Results, cpu_seconds, ratio_line, wait_answering, wrk_parse
+from devstack.bench import (
+    USER_AGENT,
+    Ratio,
+    Results,
+    cpu_seconds,
+    programs_missing,
+    ratio_line,
+    refresh_pools,
+    report,
+    results_table,
+    server_spawn,
+    wait_answering,
+    wrk,
+    wrk_answers,
+    wrk_parse,
+)
 
 # wrk 4.2's report of a run (the layout its src/wrk.c prints).
 WRK_REPORT = """\
@@ -80,3 +102,112 @@ def test_ratio_without_a_cpu_figure_gives_requests_per_second_only():
     line = ratio_line(RESULTS, Ratio("db vs fast", "db", "fast", "shortcut", 1.3))
 
     assert line.endswith(" 0.25x rps (shortcut >= 1.3x: MISSED)")
+
+
+def test_ratio_report_has_the_table_the_load_and_a_line_a_ratio():
+    ratios = [Ratio("fast vs slow", "fast", "slow"), Ratio("db vs fast", "db", "fast")]
+
+    text = report(RESULTS, ratios, "1.00, 2.00, 3.00")
+
+    assert text.split("\n")[1].startswith("target")
+    assert "\nload average after the run: 1.00, 2.00, 3.00\n\n" in text
+    assert text.endswith(ratio_line(RESULTS, ratios[1]))
+
+
+def test_results_table_widens_to_its_longest_name_and_gives_the_answers():
+    name = "direct /api/refresh/, without anything at all"
+    results = Results(rps={"fast": [1.0], name: [2.0]}, cpu={}, answers={name: Counter({200: 7})})
+
+    lines = results_table(results).split("\n")
+
+    assert lines[1].index("1 ") == lines[2].index("2 ") == len(name) + 7  # the rps column
+    assert lines[-1] == f"answers of {name}, all rounds: {{200: 7}}"
+
+
+def test_programs_missing_name_what_to_install():
+    assert programs_missing(nginx="/usr/sbin/nginx", wrk="/usr/bin/wrk") == ""
+    assert programs_missing(nginx=None, wrk="/usr/bin/wrk") == (
+        "bench: nginx is missing: apt-get install nginx-light"
+    )
+
+
+def test_server_spawn_runs_in_a_session_of_its_own_logging_to_its_file(tmp_path):
+    command = [sys.executable, "-c", "import os; print(os.getsid(0))"]
+    with server_spawn("a peer", tmp_path, command) as process:
+        process.wait(10)
+
+    assert (tmp_path / "a-peer.log").read_text() == f"{process.pid}\n"
+
+
+def test_refresh_answers_are_counted_by_status():
+    output = WRK_REPORT + "answers: 200=125188\n"
+
+    assert wrk_answers(output) == Counter({200: 125188})
+
+
+@pytest.mark.parametrize("answers", ["answers: 200=10 401=3\n", "answers: 400=3\n", ""])
+def test_refresh_answers_other_than_200_or_none_are_refused(answers):
+    with pytest.raises(ValueError, match=r"not only 200|printed no answers"):
+        wrk_answers(WRK_REPORT + answers)
+
+
+def test_refresh_pools_deal_the_tokens_in_turn_a_line_a_thread():
+    assert refresh_pools(["a", "b", "c", "d", "e"], 2) == "a c e\nb d\n"
+
+
+class _Chains(BaseHTTPRequestHandler):
+    """A refresh endpoint that accepts each token once (a replay is a 401) and logs the
+    User-Agent of every request."""
+
+    protocol_version = "HTTP/1.1"
+    live: set[str] = set()
+    agents: set[str] = set()
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        token = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["refresh_token"]
+        rotated = str(uuid.uuid4())
+        with self.lock:
+            known = token in self.live
+            self.live.discard(token)
+            if known:
+                self.live.add(rotated)
+            self.agents.add(self.headers["User-Agent"])
+        body = json.dumps({"access_token": "x", "refresh_token": rotated}).encode()
+        status = "200 OK" if known else "401 Unauthorized"
+        head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        self.wfile.write(head + body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def chains_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chains)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.parametrize("spare", [1, 0])
+def test_refresh_chains_never_send_a_token_twice_given_one_spare_a_thread(chains_server, spare):
+    """Every answer is a 200 when each thread's pool holds a token more than its connections
+    (wrk calls request() once before the run); without it, a connection runs dry."""
+    tokens = [str(uuid.uuid4()) for _ in range(8 + 2 * spare)]
+    _Chains.live.update(tokens)
+    url = f"http://127.0.0.1:{chains_server.server_port}/api/refresh/"
+
+    def load() -> Counter:
+        return wrk(url, None, connections=8, duration=1, refresh_tokens=tokens)[2]
+
+    if spare:
+        assert load()[200] > len(tokens)
+        assert _Chains.agents == {USER_AGENT}
+    else:
+        with pytest.raises(SystemExit, match="not only 200"):
+            load()
