@@ -10,9 +10,9 @@ own database, and peers on the same machine, versions and server settings:
   the shortcut's gain, and under plain uvicorn (h11, asyncio), the server's;
 - both services uninstrumented (METRICS_ENABLED=0, LOG_REQUESTS=0), the cost of their metrics
   and request lines: the stack runs with both on, its logs as JSON (docs/observability.md);
-- the auth service without the session bookkeeping of its refresh tokens (the client and the
-  login that GET /api/sessions/ shows: bench_peers/sessionless_*.py), its cost on /api/refresh/,
-  loaded along chains of refresh tokens (devstack/wrk_refresh.lua), the throttles out of the way.
+- the auth service storing no client of its refresh tokens, which GET /api/sessions/ shows
+  (bench_peers/sessionless_settings.py): the bookkeeping's cost on /api/refresh/, loaded along
+  chains of refresh tokens (devstack/wrk_refresh.lua), the throttles out of the way.
 Every target is loaded in turn, in a shuffled order, for ROUNDS rounds; a figure is the
 median of its rounds: requests per second and, where nginx and uvicorn answer alone, the CPU
 they used per request, which a loaded machine hardly moves. Each run logs in again, so a token
