@@ -36,6 +36,10 @@ SCORE_WITHHELD = (
 READY_TIMEOUT = 90.0
 PR_SET_PDEATHSIG = 1
 
+# The score service's uvicorn options beyond its address: X-Forwarded-* from the gateway,
+# believed from FORWARDED_ALLOW_IPS only (make bench-http gives its uvicorn peers the same).
+UVICORN_OPTIONS = ("--proxy-headers",)
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -182,7 +186,7 @@ class Stack:
                     self.host,
                     "--port",
                     str(self.ports.score),
-                    "--proxy-headers",
+                    *UVICORN_OPTIONS,
                 ],
                 SCORE_DIR,
                 f"{base}:{self.ports.score}/score/health",

@@ -4,6 +4,7 @@ counts (docs/observability.md)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,9 +16,11 @@ import httpx
 import pytest
 
 from conftest import PASSWORD, bearer
+from devstack import ROOT
 from devstack.teststack import free_port
 
 SCRAPE_INTERVAL = "1s"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +142,17 @@ def test_prometheus_finds_a_failed_login_a_login_a_refresh_replay_and_a_score(
     eventually(lambda: grown() == EXPECTED, "every series grown by its count")
     assert grown() == EXPECTED
     assert query(prometheus, 'http_requests_total{route=~".*offset.*"}') == 0
+
+
+def test_every_query_of_the_grafana_dashboard_is_answered_from_series_that_exist(prometheus):
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    # Grafana's own variable, which Prometheus does not know: the window of each rate().
+    queries = [promql.replace("$__rate_interval", "1m") for promql in queries]
+    assert queries
+
+    for promql in queries:
+        body = prometheus.get("/api/v1/query", params={"query": promql}).json()
+        assert body["status"] == "success", (promql, body)
+    for name in set(re.findall(r"\b(?:http|auth)_[a-z_]+\b", " ".join(queries))):
+        assert query(prometheus, f"count({name})") > 0, f"no series {name}"

@@ -50,7 +50,7 @@ from devstack.bench import (
     wrk_header,
 )
 from devstack.gateway import nginx_find
-from devstack.supervisor import Stack
+from devstack.supervisor import UVICORN_OPTIONS, Stack
 from devstack.teststack import (
     UNTHROTTLED_RATES,
     free_port,
@@ -87,6 +87,7 @@ AUTH_PEERS = {
     "auth peer": {"DJANGO_SETTINGS_MODULE": "bench_peers.simplejwt_settings"},
     "auth uninstrumented": UNINSTRUMENTED,
     "auth sessionless": {"DJANGO_SETTINGS_MODULE": "bench_peers.sessionless_settings"},
+    "auth twin": {},  # the service itself, started as its sessionless peer is
 }
 
 RATIOS = [
@@ -174,11 +175,11 @@ def targets(url: dict[str, str], pid: dict[str, int]) -> list[Target]:
             True,
             (pid["score without request lines"],),
         ),
-        # Along chains that start with logins at the same server (no CPU figure, as /api/me/).
+        # Along chains from logins at the same server, two peers alike but for the bookkeeping.
         *(
             Target(name, f"{url[server]}/api/refresh/", False, login=f"{url[server]}/api/login/")
             for name, server in (
-                ("direct /api/refresh/", "auth"),
+                ("direct /api/refresh/", "auth twin"),
                 ("direct /api/refresh/, no bookkeeping", "auth sessionless"),
             )
         ),
@@ -193,7 +194,7 @@ def peers_start(stack: Stack, work: Path, ports: dict[str, int]) -> dict[str, su
     # The score service's interpreter, modules (app.game) and environment, so a peer runs the
     # same FastAPI, PyJWT and uvicorn, and uvicorn's server unless its options say.
     for name, (app, server, environment) in PEERS.items():
-        address = ["--host", "127.0.0.1", "--port", str(ports[name])]
+        address = ["--host", "127.0.0.1", "--port", str(ports[name]), *UVICORN_OPTIONS]
         processes[name] = server_spawn(
             name,
             work / "logs",
