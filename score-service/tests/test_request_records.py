@@ -5,7 +5,12 @@ import io
 import json
 import logging
 import random
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
@@ -14,6 +19,8 @@ from app.http_metrics import histogram_observed
 from app.logs import REQUEST_ID, REQUEST_LOGGER
 from app.metrics import TOKEN_CACHE_HIT
 from app.request_records import FLUSH_INTERVAL, REQUESTS, RequestRecords
+from devstack.teststack import free_port
+from tests.conftest import PUBLIC_KEYS
 
 LABELS = {"route": "/score", "method": "GET", "status": "200"}
 
@@ -194,3 +201,47 @@ def test_many_amounts_at_once_fill_a_histogram_as_observing_each_does():
     expected, got = samples("one"), samples("all")
     assert got.keys() == expected.keys()
     assert all(got[key] == pytest.approx(expected[key]) for key in expected)
+
+
+def test_a_server_stopped_at_once_still_writes_the_line_of_its_last_request(tmp_path):
+    port = free_port()
+    env = {
+        "PATH": "",
+        "JWT_PUBLIC_KEYS": PUBLIC_KEYS,
+        "LOG_FORMAT": "json",
+        "METRICS_BIND": f"127.0.0.1:{free_port()}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "app.serve", "app.main:app", "--port", str(port)]
+    server = subprocess.Popen(  # noqa: S603
+        command,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/score/health"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        last = urllib.request.Request(url, headers={"X-Request-ID": "the-last-one"})
+        urllib.request.urlopen(last, timeout=2).close()  # noqa: S310
+        server.send_signal(signal.SIGTERM)  # before the flusher's next second
+        output, _ = server.communicate(timeout=30)
+    finally:
+        server.kill()
+
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    (last_line,) = [line for line in lines if line.get("request_id") == "the-last-one"]
+    assert (last_line["logger"], last_line["route"], last_line["status"]) == (
+        "request",
+        "/score/health",
+        200,
+    )
