@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class Target:
     # Set: url is a refresh endpoint, POSTed along chains of refresh tokens (REFRESH_SCRIPT)
     # that each run starts afresh, with logins at this URL.
     login: str = ""
+    # Set: loaded at the same time as the target of this name, half the connections each, so
+    # that whatever else weighs on the machine and the database meanwhile (a checkpoint, an
+    # autovacuum) weighs on both alike: an A/B of two servers.
+    together: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,31 +236,50 @@ def rounds_run(
     refresh_tokens: Callable[[str, int], list[str]] | None = None,
 ) -> Results:
     """Load every target once a round, in an order shuffled each round (seeded, so two runs
-    alternate alike); token() gives a fresh access token to each target that needs one, and
-    refresh_tokens(login, count) the refresh tokens of count fresh logins at the URL login to
-    each refresh target (Target.login), count being one more a wrk thread than connections."""
+    alternate alike), and targets named `together` at once; token() gives a fresh access
+    token to each target that needs one, and refresh_tokens(login, count) the refresh tokens
+    of count fresh logins at the URL login to each refresh target (Target.login), count being
+    one more a wrk thread than its connections."""
     results = Results({t.name: [] for t in targets}, {t.name: [] for t in targets if t.servers})
     shuffler = random.Random(2024)
     for round_number in range(rounds):
         order = list(targets)
         shuffler.shuffle(order)
+        loaded: set[str] = set()
         for target in order:
-            bearer = token() if target.auth else None
-            chains = refresh_tokens(target.login, connections + WRK_THREADS) if target.login else ()
-            before = cpu_seconds(target.servers)
-            rate, requests, answers = wrk(
-                target.url,
-                bearer,
-                connections=connections,
-                duration=duration,
-                refresh_tokens=chains,
-            )
-            results.rps[target.name].append(rate)
-            if target.login:
-                results.answers.setdefault(target.name, Counter()).update(answers)
-            if target.servers:
-                used = cpu_seconds(target.servers) - before
-                results.cpu[target.name].append(used / requests * 1e6)
+            if target.name in loaded:
+                continue
+            group = [
+                t
+                for t in targets
+                if t is target or target.name == t.together or target.together == t.name
+            ]
+            loaded.update(t.name for t in group)
+            share = connections // len(group)
+            # Tokens and chains first, so that the loads of a group start together.
+            prepared = [
+                (
+                    t,
+                    token() if t.auth else None,
+                    refresh_tokens(t.login, share + WRK_THREADS) if t.login else (),
+                )
+                for t in group
+            ]
+            before = [cpu_seconds(t.servers) for t in group]
+            options = {"connections": share, "duration": duration}
+            with ThreadPoolExecutor(len(group)) as pool:
+                loads = [
+                    pool.submit(wrk, t.url, bearer, refresh_tokens=chains, **options)
+                    for t, bearer, chains in prepared
+                ]
+            for t, load, cpu_before in zip(group, loads, before, strict=True):
+                rate, requests, answers = load.result()
+                results.rps[t.name].append(rate)
+                if t.login:
+                    results.answers.setdefault(t.name, Counter()).update(answers)
+                if t.servers:
+                    used = cpu_seconds(t.servers) - cpu_before
+                    results.cpu[t.name].append(used / requests * 1e6)
         print(f"  round {round_number + 1}/{rounds} done", flush=True)
     return results
 

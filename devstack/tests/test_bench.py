@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,12 +19,14 @@ from devstack.bench import (
     USER_AGENT,
     Ratio,
     Results,
+    Target,
     cpu_seconds,
     programs_missing,
     ratio_line,
     refresh_pools,
     report,
     results_table,
+    rounds_run,
     server_spawn,
     wait_answering,
     wrk,
@@ -211,3 +214,40 @@ def test_refresh_chains_never_send_a_token_twice_given_one_spare_a_thread(chains
     else:
         with pytest.raises(SystemExit, match="not only 200"):
             load()
+
+
+class _Clocked(BaseHTTPRequestHandler):
+    """A GET endpoint that notes when each request arrived, by path."""
+
+    protocol_version = "HTTP/1.1"
+    arrived: dict[str, list[float]] = {}
+
+    def do_GET(self) -> None:
+        self.arrived.setdefault(self.path, []).append(time.monotonic())
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_targets_named_together_are_loaded_at_the_same_time_and_the_rest_in_turn():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Clocked)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    targets = [
+        Target("a", f"{base}/a", False, together="b"),
+        Target("b", f"{base}/b", False),
+        Target("c", f"{base}/c", False),
+    ]
+    try:
+        results = rounds_run(targets, lambda: "", rounds=1, connections=4, duration=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    spans = {path: (min(times), max(times)) for path, times in _Clocked.arrived.items()}
+    assert all(results.rps[name] for name in "abc")
+    (a_start, a_end), (b_start, b_end), (c_start, c_end) = spans["/a"], spans["/b"], spans["/c"]
+    assert max(a_start, b_start) < min(a_end, b_end)  # overlapping
+    assert c_end < min(a_start, b_start) or c_start > max(a_end, b_end)  # alone
