@@ -12,13 +12,13 @@ own database, and peers on the same machine, versions and server settings:
   and request lines: the stack runs with both on, its logs as JSON (docs/observability.md);
 - the auth service storing no client of its refresh tokens, which GET /api/sessions/ shows
   (bench_peers/sessionless_settings.py): the bookkeeping's cost on /api/refresh/, loaded along
-  chains of refresh tokens (devstack/wrk_refresh.lua), the throttles out of the way, both
-  refresh peers at once. Every other target is loaded in turn, in a shuffled order, for
-  ROUNDS rounds; a figure is the
-median of its rounds: requests per second and, where nginx and uvicorn answer alone, the CPU
-they used per request, which a loaded machine hardly moves. Each run logs in again, so a token
-is reused for at most DURATION seconds, as a polling client would. The measuring is
-devstack.bench's; this file declares what is measured: PEERS, targets() and RATIOS.
+  chains of refresh tokens (devstack/wrk_refresh.lua), the throttles out of the way.
+Every target is loaded once a round (the two refresh peers at the same time), in a shuffled
+order, for ROUNDS rounds; a figure is the median of its rounds: requests per second and,
+where nginx and uvicorn answer alone, the CPU they used per request, which a loaded machine
+hardly moves. Each run logs in again, so a token is reused for at most DURATION seconds, as a
+polling client would. The measuring is devstack.bench's; this file declares what is
+measured: PEERS, targets() and RATIOS.
 
 Environment: BENCH_ROUNDS (3), BENCH_DURATION (5 s), BENCH_CONNECTIONS (32); DATABASE_URL and
 REDIS_URL as for the e2e suite (a fresh PostgreSQL database beside DATABASE_URL; Redis db 3).
