@@ -60,11 +60,12 @@ def test_wrk_report_with_a_non_2xx_answer_is_refused():
 
 def test_cpu_seconds_counts_the_descendants_of_a_process():
     burn = (
-        "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"
+        "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
         "print('burnt', flush=True)\ntime.sleep(30)"
     )
-    # A shell whose child burns half a second of CPU, then stays (an exited child's CPU
-    # leaves /proc); the shell itself uses next to none.
+    # A shell whose child burns 0.6 s of CPU, then stays (an exited child's CPU leaves
+    # /proc); the shell itself uses next to none. /proc counts in ticks (10 ms), which the
+    # 0.1 s over the 0.5 asserted leaves room for.
     command = ["/bin/sh", "-c", f'{sys.executable} -c "{burn}"; echo exited']
     options = {"stdout": subprocess.PIPE, "text": True, "start_new_session": True}
     with subprocess.Popen(command, **options) as parent:  # noqa: S603
@@ -158,6 +159,13 @@ def test_refresh_pools_deal_the_tokens_in_turn_a_line_a_thread():
     assert refresh_pools(["a", "b", "c", "d", "e"], 2) == "a c e\nb d\n"
 
 
+class _Server(ThreadingHTTPServer):
+    """A test server that keeps quiet when wrk drops its connections at the end of a run."""
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
 class _Chains(BaseHTTPRequestHandler):
     """A refresh endpoint that accepts each token once (a replay is a 401) and logs the
     User-Agent of every request."""
@@ -187,7 +195,7 @@ class _Chains(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def chains_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chains)
+    server = _Server(("127.0.0.1", 0), _Chains)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
@@ -197,23 +205,19 @@ def chains_server():
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
-@pytest.mark.parametrize("spare", [1, 0])
-def test_refresh_chains_never_send_a_token_twice_given_one_spare_a_thread(chains_server, spare):
+def test_refresh_chains_never_send_a_token_twice_given_one_spare_a_thread(chains_server):
     """Every answer is a 200 when each thread's pool holds a token more than its connections
-    (wrk calls request() once before the run); without it, a connection runs dry."""
-    tokens = [str(uuid.uuid4()) for _ in range(8 + 2 * spare)]
+    (wrk calls request() once before the run). Without the spare a connection may run dry,
+    or may not: an answer can refill the pool before that connection sends, so that case is
+    a race and not tested."""
+    tokens = [str(uuid.uuid4()) for _ in range(8 + 2)]
     _Chains.live.update(tokens)
     url = f"http://127.0.0.1:{chains_server.server_port}/api/refresh/"
 
-    def load() -> Counter:
-        return wrk(url, None, connections=8, duration=1, refresh_tokens=tokens)[2]
+    answers = wrk(url, None, connections=8, duration=1, refresh_tokens=tokens)[2]
 
-    if spare:
-        assert load()[200] > len(tokens)
-        assert _Chains.agents == {USER_AGENT}
-    else:
-        with pytest.raises(SystemExit, match="not only 200"):
-            load()
+    assert answers[200] > len(tokens)
+    assert _Chains.agents == {USER_AGENT}
 
 
 class _Clocked(BaseHTTPRequestHandler):
@@ -232,7 +236,7 @@ class _Clocked(BaseHTTPRequestHandler):
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_targets_named_together_are_loaded_at_the_same_time_and_the_rest_in_turn():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Clocked)
+    server = _Server(("127.0.0.1", 0), _Clocked)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
     targets = [
