@@ -204,6 +204,11 @@ def create_app(settings: Settings | None = None, *, score_fast_path: bool = True
         static_url="/score/static",
         # No "validate this spec" badge: it would call validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
+        # FastAPI's own OpenTelemetry spans, joining the gateway's W3C traceparent, exported
+        # over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set; unset, FastAPI imports no
+        # SDK and exports nothing. Traces only: metrics are Prometheus's, logs stderr's
+        # (docs/observability.md).
+        telemetry={"auto_configure": True, "metrics": False, "logs": False},
     )
 
     app.include_router(router)
