@@ -21,6 +21,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +200,20 @@ def strict_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     finally:
         stack.service_stop("strict-gateway")
         del stack.services["strict-gateway"]
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Return once check() is true (an HTTP error counts as not yet); fail the test if it is
+    not within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
+        time.sleep(0.25)
 
 
 def bearer(access_token: str) -> dict[str, str]:

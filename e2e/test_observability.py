@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import PASSWORD, bearer, claims
+from conftest import PASSWORD, bearer, claims, eventually
 from devstack import AUTH_DIR
 
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
@@ -59,14 +59,14 @@ def test_metrics_are_not_reachable_through_the_gateway(gateway):
 
 def grown_to(port: int, name: str, before: float, expected: float, **labels: str) -> str:
     """Return the metrics text once `name`'s samples with `labels` have grown from `before`
-    by `expected`, or after 10 s: the services add a request's metrics within a second
+    by `expected`: the services add a request's metrics within a second
     (request_records.py)."""
-    deadline = time.monotonic() + 10
-    while True:
-        text = metrics_read(port)
-        if sample(text, name, **labels) - before >= expected or time.monotonic() > deadline:
-            return text
-        time.sleep(0.1)
+    eventually(
+        lambda: sample(metrics_read(port), name, **labels) - before >= expected,
+        f"{name} {labels} grown by {expected}",
+        timeout=10,
+    )
+    return metrics_read(port)
 
 
 def test_score_requests_are_counted_by_route_template_never_by_query(gateway, login, stack):
@@ -108,6 +108,11 @@ def test_requests_spread_over_every_auth_worker_add_up(gateway, stack):
     each_before = per_worker(stack, route)
     sent = 0
     served: dict[str, float] = {}
+
+    def served_now() -> dict[str, float]:
+        counts = per_worker(stack, route)
+        return {pid: count - each_before.get(pid, 0) for pid, count in counts.items()}
+
     with ThreadPoolExecutor(16) as pool:
         # Batches of concurrent requests until every worker has served some of them.
         for _ in range(30):
@@ -116,15 +121,13 @@ def test_requests_spread_over_every_auth_worker_add_up(gateway, stack):
             )
             assert statuses == [200] * 16
             sent += 16
-            deadline = time.monotonic() + 10  # each worker adds its metrics within a second
-            while True:
-                served = {
-                    pid: count - each_before.get(pid, 0)
-                    for pid, count in per_worker(stack, route).items()
-                }
-                if sum(served.values()) >= sent or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
+            # Each worker adds its metrics within a second (request_records.py).
+            eventually(
+                lambda sent=sent: sum(served_now().values()) >= sent,
+                f"{sent} requests counted by their workers",
+                timeout=10,
+            )
+            served = served_now()
             if all(served.get(pid, 0) > 0 for pid in workers):
                 break
     assert all(served.get(pid, 0) > 0 for pid in workers), served

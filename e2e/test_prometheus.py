@@ -8,14 +8,13 @@ import json
 import re
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from conftest import PASSWORD, bearer
+from conftest import PASSWORD, bearer, eventually
 from devstack import ROOT
 from devstack.teststack import free_port
 
@@ -61,18 +60,6 @@ def prometheus(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[http
     finally:
         process.terminate()
         process.wait(30)
-
-
-def eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        time.sleep(0.25)
 
 
 def targets_up(client: httpx.Client) -> set[str]:

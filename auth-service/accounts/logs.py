@@ -31,14 +31,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def log_format_check(log_format: str) -> None:
+    """Raise ValueError unless log_format is one of LOG_FORMATS."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be json or text (got {log_format!r}).")
+
+
 def logging_config(log_format: str, *, level: str = "INFO") -> dict[str, Any]:
     """Return a logging.config.dictConfig dictionary: every record to stderr, as JSON or text;
     and stop collecting what no line shows.
 
     Raises ValueError for a log_format other than json or text.
     """
-    if log_format not in LOG_FORMATS:
-        raise ValueError(f"LOG_FORMAT must be json or text (got {log_format!r}).")
+    log_format_check(log_format)
     # No line shows the caller's file and line, the thread or the process: the logging
     # HOWTO's "Optimization" turns their collection off, a third of a request line's cost.
     logging._srcfile = None

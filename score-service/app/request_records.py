@@ -21,7 +21,7 @@ import orjson
 from prometheus_client import Counter
 
 from .http_metrics import HTTP_REQUESTS_IN_FLIGHT, http_requests_observed
-from .logs import LOG_FORMATS, REQUEST_ID, REQUEST_LOGGER
+from .logs import REQUEST_ID, REQUEST_LOGGER, log_format_check
 
 FLUSH_INTERVAL = 1.0  # seconds
 
@@ -74,8 +74,7 @@ class RequestRecords:
     def configure(self, *, log_format: str, log: bool, metrics: bool) -> None:
         """Set the lines' format (LOG_FORMAT) and whether lines (LOG_REQUESTS) and metrics
         (METRICS_ENABLED) are recorded at all."""
-        if log_format not in LOG_FORMATS:
-            raise ValueError(f"LOG_FORMAT must be json or text (got {log_format!r}).")
+        log_format_check(log_format)
         self.log_format, self.log, self.metrics = log_format, log, metrics
 
     def request_started(self) -> None:
